@@ -20,3 +20,9 @@ export { leaveOneOutErrors, leaveOneOutReport } from './leave-one-out.js';
 export type { LeaveOneOutError, LeaveOneOutReport } from './leave-one-out.js';
 export { correctedPredictor, createLatencyCorrection } from './online-correction.js';
 export type { LatencyCorrection, LatencyCorrectionOptions } from './online-correction.js';
+export {
+  instanceCapacityRps,
+  throttledBatchLatencyMs,
+  unthrottledBatchLatencyMs,
+} from './instance-performance.js';
+export type { InstanceConfig } from './instance-performance.js';
