@@ -2,40 +2,73 @@ import type { Operation } from 'fast-json-patch';
 import jsonPatch from 'fast-json-patch';
 import type { Pod } from '../pod/pod-types.js';
 
+/** The only parts of a pod the webhook may change, as JSON pointers and accessors. */
+function sections(gpu: number): { pointer: string; get: (p: Pod) => unknown }[] {
+  return [
+    { pointer: '/metadata', get: p => p.metadata },
+    { pointer: `/spec/containers/${gpu}`, get: p => p.spec?.containers[gpu] },
+    { pointer: '/spec/affinity', get: p => p.spec?.affinity },
+  ];
+}
+
 /**
- * The RFC 6902 patch that turns `original` into `mutated`, checked before it leaves: applied to
- * a copy of the original it must give exactly `mutated`, and it may touch no container but the
- * GPU container. A failed check is a bug here, and the admission is refused rather than
- * sending a pod somewhere wrong.
+ * The RFC 6902 patch from `original` to `mutated` (made by `mutatePod`), built and checked
+ * before it leaves:
+ * - every part of the pod outside metadata, the GPU container and the affinity must be the
+ *   identical object in both (mutatePod copies on write), so no other container can change;
+ * - each section's patch, applied to a copy of the original section, must give exactly the
+ *   mutated section.
+ * Diffing only the three sections keeps this to a fraction of a millisecond. A failed check is
+ * a bug here, and the admission is refused rather than sending a pod somewhere wrong.
  */
 export function buildVerifiedPatch(
   original: Pod,
   mutated: Pod,
   gpuContainerIndex: number,
 ): Operation[] {
-  const patch = jsonPatch.compare(original, mutated);
-  // validate() returns undefined when the patch applies (its typings say otherwise).
-  const problem: unknown = jsonPatch.validate(patch, structuredClone(original));
-  if (problem instanceof Error)
-    throw new Error(`generated patch is invalid: ${problem.name}: ${problem.message}`);
-  const applied = jsonPatch.applyPatch(structuredClone(original), patch, false, false).newDocument;
-  // compare() rather than a deep-equal on prototypes: a diff of nothing is the JSON-level
-  // equality the API server will see.
-  if (jsonPatch.compare(applied, mutated).length > 0) {
-    throw new Error('generated patch does not reproduce the mutated pod');
-  }
-  const before = original.spec?.containers ?? [];
-  const after = applied.spec?.containers ?? [];
-  if (before.length !== after.length) throw new Error('patch changed the number of containers');
-  before.forEach((c, i) => {
-    if (i !== gpuContainerIndex && JSON.stringify(c) !== JSON.stringify(after[i])) {
-      throw new Error(`patch would change container "${c.name}", which is not the GPU container`);
+  assertUntouchedOutside(original, mutated, gpuContainerIndex);
+  const patch: Operation[] = [];
+  for (const { pointer, get } of sections(gpuContainerIndex)) {
+    const before = get(original);
+    const after = get(mutated);
+    if (after === undefined) {
+      if (before !== undefined) throw new Error(`mutation removed ${pointer}`);
+      continue;
     }
-  });
-  if (
-    JSON.stringify(original.spec?.initContainers) !== JSON.stringify(applied.spec?.initContainers)
-  ) {
-    throw new Error('patch would change init containers');
+    if (before === undefined) {
+      patch.push({ op: 'add', path: pointer, value: after });
+      continue;
+    }
+    const ops = jsonPatch.compare(before as object, after as object);
+    const applied = jsonPatch.applyPatch(structuredClone(before), ops, true, true).newDocument;
+    if (jsonPatch.compare(applied as object, after as object).length > 0) {
+      throw new Error(`patch of ${pointer} does not reproduce the mutated pod`);
+    }
+    for (const op of ops) patch.push({ ...op, path: `${pointer}${op.path}` });
   }
   return patch;
+}
+
+function assertUntouchedOutside(original: Pod, mutated: Pod, gpu: number): void {
+  for (const key of new Set([...Object.keys(original), ...Object.keys(mutated)])) {
+    if (key !== 'metadata' && key !== 'spec' && original[key] !== mutated[key]) {
+      throw new Error(`mutation changed ${key}`);
+    }
+  }
+  const before = original.spec;
+  const after = mutated.spec;
+  if (!before || !after) throw new Error('pod has no spec');
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (key !== 'containers' && key !== 'affinity' && before[key] !== after[key]) {
+      throw new Error(`mutation changed spec.${key}`);
+    }
+  }
+  if (before.containers.length !== after.containers.length) {
+    throw new Error('mutation changed the number of containers');
+  }
+  before.containers.forEach((c, i) => {
+    if (i !== gpu && c !== after.containers[i]) {
+      throw new Error(`mutation changed container "${c.name}", which is not the GPU container`);
+    }
+  });
 }

@@ -36,36 +36,48 @@ export function decisionAnnotation(decision: Decision, placement: Placement): st
 }
 
 /**
- * Returns a mutated deep copy of the pod. Only the GPU container, the pod's labels, annotations
- * and node affinity change; every other container is left exactly as it came.
+ * Returns the mutated pod without touching the input. Copy-on-write: metadata, the GPU
+ * container and the affinity are new objects; every other container, volume and field is the
+ * very same object as in the input, which is what lets the patch check (json-patch.ts) prove
+ * cheaply that nothing else changed.
  */
 export function mutatePod(input: MutationInput): Pod {
-  const pod = structuredClone(input.pod);
-  const { decision, placement } = input;
-  const metadata = (pod.metadata ??= {});
-  metadata.annotations = {
-    ...metadata.annotations,
-    [WEBHOOK_ANNOTATIONS.decision]: decisionAnnotation(decision, placement),
-    [WEBHOOK_ANNOTATIONS.gpuIndex]: String(placement.gpuIndex),
-    [WEBHOOK_ANNOTATIONS.reservation]: placement.reservation,
-  };
-  const others = Object.entries(metadata.labels ?? {}).filter(([k]) => k !== LABELS.needsProfile);
-  metadata.labels = {
-    ...Object.fromEntries(others),
-    [LABELS.function]: input.functionLabel,
-    ...(decision.needsProfile ? { [LABELS.needsProfile]: 'true' } : {}),
+  const { decision, placement, pod } = input;
+  const spec = pod.spec;
+  const original = spec?.containers[input.gpuContainerIndex];
+  if (!spec || !original) throw new Error('GPU container vanished between checks and mutation');
+
+  const others = Object.entries(pod.metadata?.labels ?? {}).filter(
+    ([k]) => k !== LABELS.needsProfile,
+  );
+  const metadata = {
+    ...pod.metadata,
+    annotations: {
+      ...pod.metadata?.annotations,
+      [WEBHOOK_ANNOTATIONS.decision]: decisionAnnotation(decision, placement),
+      [WEBHOOK_ANNOTATIONS.gpuIndex]: String(placement.gpuIndex),
+      [WEBHOOK_ANNOTATIONS.reservation]: placement.reservation,
+    },
+    labels: {
+      ...Object.fromEntries(others),
+      [LABELS.function]: input.functionLabel,
+      ...(decision.needsProfile ? { [LABELS.needsProfile]: 'true' } : {}),
+    },
   };
 
-  const spec = pod.spec;
-  const container = spec?.containers[input.gpuContainerIndex];
-  if (!spec || !container) throw new Error('GPU container vanished between checks and mutation');
+  const container = structuredClone(original);
   setResources(container, placement.gpuIndex, decision.smRequest, placement.memoryUnits);
   container.env = [
     ...(container.env ?? []).filter(e => !OWN_ENV.has(e.name)),
     ...runtimeEnv(decision),
   ];
-  spec.affinity = pinToNode(spec.affinity, placement.node, input.previouslyMutated);
-  return pod;
+  const containers = spec.containers.map((c, i) => (i === input.gpuContainerIndex ? container : c));
+  const affinity = pinToNode(
+    spec.affinity === undefined ? undefined : structuredClone(spec.affinity),
+    placement.node,
+    input.previouslyMutated,
+  );
+  return { ...pod, metadata, spec: { ...spec, containers, affinity } };
 }
 
 const OWN_ENV: ReadonlySet<string> = new Set(Object.values(WEBHOOK_ENV));

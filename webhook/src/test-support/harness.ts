@@ -66,6 +66,8 @@ export interface HarnessOptions {
   readonly config?: Record<string, unknown>;
   readonly gpus?: { node: string; index: number; memUnits: number }[];
   readonly sizing?: SizeInstance;
+  /** Whether the placement double holds what it hands out. @default true */
+  readonly holdCapacity?: boolean;
   /** Recommendations to attach to the resnet profile. */
   readonly recommendations?: ProfileRecommendation[];
 }
@@ -84,6 +86,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       { node: 'gpu-node-a', index: 1, memUnits: 160 },
       { node: 'gpu-node-b', index: 0, memUnits: 160 },
     ],
+    holdCapacity: options.holdCapacity ?? true,
   });
   const config = loadConfig(
     {

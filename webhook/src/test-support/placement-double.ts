@@ -41,7 +41,14 @@ const requestSchema = z.strictObject({
 export async function startPlacementDouble(options: {
   gpus: { node: string; index: number; memUnits: number }[];
   memoryUnitMiB?: number;
+  /**
+   * False: answer every fitting request from the full capacity without holding it, as if each
+   * pod went away at once (the load benchmark places far more pods than GPUs could hold).
+   * @default true
+   */
+  holdCapacity?: boolean;
 }): Promise<PlacementDouble> {
+  const hold = options.holdCapacity ?? true;
   const unit = options.memoryUnitMiB ?? 256;
   const gpus: DoubleGpu[] = options.gpus.map(g => ({
     node: g.node,
@@ -91,10 +98,12 @@ export async function startPlacementDouble(options: {
       });
       return;
     }
-    gpu.smFree -= req.smRequest;
-    gpu.memUnitsFree -= units;
     const reservation = `r-${randomUUID()}`;
-    held.set(reservation, { gpu, sm: req.smRequest, units });
+    if (hold) {
+      gpu.smFree -= req.smRequest;
+      gpu.memUnitsFree -= units;
+      held.set(reservation, { gpu, sm: req.smRequest, units });
+    }
     send(res, 200, {
       reservation,
       node: gpu.node,
