@@ -6,12 +6,13 @@ import {
 } from './generate.js';
 
 /** The Secret keys: the `kubernetes.io/tls` pair plus the CA that signed it. */
-export interface WebhookTlsSecret {
+// A type alias, not an interface: it must also fit the plain string map the API returns.
+export type WebhookTlsSecret = {
   readonly 'tls.crt': string;
   readonly 'tls.key': string;
   readonly 'ca.crt': string;
   readonly 'ca.key': string;
-}
+};
 
 /** The few API calls `certs` makes; injected so the logic runs against any implementation. */
 export interface CertKubeClient {
