@@ -471,3 +471,33 @@ describe('health, readiness and metrics', () => {
     expect(metrics.text).toMatch(/dilu_webhook_errors_total\{kind="bad-request"\} [1-9]/);
   });
 });
+
+describe('admission deadline', () => {
+  it('denies with 504 when placement is slower than the deadline, and keeps serving', async () => {
+    const slow = await startHarness({ config: { admissionTimeoutMs: 300 } });
+    try {
+      slow.placement.delayMs = 1000;
+      const pod = openfaasFunctionPod({ annotations: { 'dilu.dev/slo-ms': '50' } });
+      const started = Date.now();
+      const reply = await postJson(slow.url, slow.certs.caPem, admissionReviewFor(pod));
+      const r = JSON.parse(reply.text) as Review;
+      expect(Date.now() - started).toBeLessThan(900);
+      expect(r.response.allowed).toBe(false);
+      expect(r.response.status).toEqual({
+        code: 504,
+        reason: 'Timeout',
+        message: 'the webhook could not decide within 300 ms',
+      });
+      slow.placement.delayMs = 0;
+      const again = JSON.parse(
+        (await postJson(slow.url, slow.certs.caPem, admissionReviewFor(pod))).text,
+      ) as Review;
+      expect(again.response.allowed).toBe(true);
+      expect((await slow.metrics.render()).body).toMatch(
+        /dilu_webhook_errors_total\{kind="timeout"\} 1/,
+      );
+    } finally {
+      await slow.close();
+    }
+  });
+});

@@ -61,6 +61,11 @@ export function createAdmitPod(deps: AdmitDeps): AdmitPod {
     }
     const placed = await place(deps, { pod, namespace, identity, decision, signal });
     if (placed.kind !== 'placed') return placementDenied(deps, uid, placed);
+    if (signal.aborted) {
+      // The answer came after the admission deadline: nobody will create this pod.
+      void deps.placement.release(placed.placement.reservation);
+      return denied(uid, 504, 'placement answered after the admission deadline');
+    }
 
     try {
       const mutated = mutatePod({
