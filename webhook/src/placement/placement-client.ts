@@ -69,6 +69,9 @@ export function createPlacementClient(options: PlacementClientOptions): Placemen
     // The API has no redirects; 0 also keeps axios on Node's http instead of follow-redirects,
     // a measurable share of each call's CPU time.
     maxRedirects: 0,
+    // An in-cluster service: no HTTP(S)_PROXY lookup per call (axios reads the environment on
+    // every request otherwise).
+    proxy: false,
   });
   return {
     async place(request, signal) {

@@ -66,6 +66,8 @@ export interface HarnessOptions {
   readonly config?: Record<string, unknown>;
   readonly gpus?: { node: string; index: number; memUnits: number }[];
   readonly sizing?: SizeInstance;
+  /** Use this placement service (left running on close) instead of starting a double. */
+  readonly placementUrl?: string;
   /** Whether the placement double holds what it hands out. @default true */
   readonly holdCapacity?: boolean;
   /** Recommendations to attach to the resnet profile. */
@@ -80,6 +82,7 @@ export interface HarnessOptions {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'dilu-webhook-'));
   const certs = writeTestCerts(dir);
+  const external = options.placementUrl;
   const placement = await startPlacementDouble({
     gpus: options.gpus ?? [
       { node: 'gpu-node-a', index: 0, memUnits: 160 },
@@ -94,7 +97,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       host: '127.0.0.1',
       tlsCert: certs.certFile,
       tlsKey: certs.keyFile,
-      placementUrl: placement.url,
+      placementUrl: external ?? placement.url,
       logLevel: 'silent',
       ...options.config,
     },
@@ -118,7 +121,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       profiles,
       decisions,
       placement: createPlacementClient({
-        baseUrl: placement.url,
+        baseUrl: external ?? placement.url,
         timeoutMs: config.placementTimeoutMs,
       }),
       ...(options.sizing ? { sizing: options.sizing } : {}),
