@@ -143,7 +143,7 @@ export async function serve(config: WebhookConfig, log: Logger): Promise<() => P
 async function loadKubeConfig(
   config: WebhookConfig,
 ): Promise<import('@kubernetes/client-node').KubeConfig | undefined> {
-  const inCluster = process.env.KUBERNETES_SERVICE_HOST !== undefined;
+  const inCluster = Boolean(process.env.KUBERNETES_SERVICE_HOST);
   if (!config.kubeconfig && !inCluster) return undefined;
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();

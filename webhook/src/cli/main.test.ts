@@ -8,7 +8,7 @@ import { admissionReviewFor, openfaasFunctionPod } from '../test-support/fixture
 import type { FakeApiServer } from '../test-support/fake-api-server.js';
 import { startFakeApiServer } from '../test-support/fake-api-server.js';
 import { A100_PROFILES_DIR, writeTestCerts } from '../test-support/harness.js';
-import { postJson } from '../test-support/https-client.js';
+import { httpsRequest, postJson } from '../test-support/https-client.js';
 import type { PlacementDouble } from '../test-support/placement-double.js';
 import { startPlacementDouble } from '../test-support/placement-double.js';
 import { main } from './main.js';
@@ -74,6 +74,12 @@ describe('dilu-webhook serve', () => {
           reject(new Error(`exited ${code}: ${buf}`));
         });
       });
+      // Ready at once: profiles from the folder, no cluster, no informer to wait for.
+      const ready = await httpsRequest({
+        url: `https://127.0.0.1:${port}/readyz`,
+        ca: certs.caPem,
+      });
+      expect(ready.text).toBe('ok');
       const pod = openfaasFunctionPod({ annotations: { 'dilu.dev/slo-ms': '50' } });
       const reply = await postJson(
         `https://127.0.0.1:${port}/mutate`,
