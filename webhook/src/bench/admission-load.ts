@@ -128,7 +128,10 @@ async function openLoop(t: Target, reqs: readonly string[], rate: number): Promi
           }),
         );
       }
-      if (next < reqs.length) setImmediate(tick);
+      // Sleep until the next request is due: polling with setImmediate would burn the CPU
+      // the webhook needs on a small machine.
+      if (next < reqs.length)
+        setTimeout(tick, Math.max(0, start + next * interval - performance.now()));
       else resolve();
     };
     tick();
