@@ -11,6 +11,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import https from 'node:https';
 import { cpus, loadavg } from 'node:os';
 import { startPlacementDouble } from '../test-support/placement-double.js';
@@ -46,17 +47,27 @@ function options(argv: readonly string[]): Options {
   };
 }
 
-/** Distinct reviews (own uid), half Knative, half OpenFaaS, serialised up front. */
-function bodies(n: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const pod =
-      i % 2 === 0
-        ? knativeRevisionPod({ annotations: { 'dilu.dev/slo-ms': '100' } })
-        : openfaasFunctionPod({ annotations: { 'dilu.dev/slo-ms': '50' } });
-    out.push(JSON.stringify(admissionReviewFor(pod)));
-  }
-  return out;
+const UID = '00000000-0000-4000-8000-000000000000';
+const TEMPLATES = [
+  JSON.stringify(
+    admissionReviewFor(knativeRevisionPod({ annotations: { 'dilu.dev/slo-ms': '100' } }), {
+      uid: UID,
+    }),
+  ),
+  JSON.stringify(
+    admissionReviewFor(openfaasFunctionPod({ annotations: { 'dilu.dev/slo-ms': '50' } }), {
+      uid: UID,
+    }),
+  ),
+];
+
+/**
+ * The i-th review: Knative and OpenFaaS pods in turn, each with its own uid. Made on demand from
+ * a serialised template, so the load generator holds no large heap whose garbage collection
+ * would stall it (and show up as webhook latency).
+ */
+function body(i: number): string {
+  return (TEMPLATES[i % 2] ?? '').replace(UID, randomUUID());
 }
 
 interface Target {
@@ -107,7 +118,7 @@ function record(errors: Map<string, number>, e: string | undefined): void {
   if (e !== undefined) errors.set(e, (errors.get(e) ?? 0) + 1);
 }
 
-async function openLoop(t: Target, reqs: readonly string[], rate: number): Promise<RunResult> {
+async function openLoop(t: Target, count: number, rate: number): Promise<RunResult> {
   const latenciesMs: number[] = [];
   const errors = new Map<string, number>();
   const start = performance.now();
@@ -117,12 +128,12 @@ async function openLoop(t: Target, reqs: readonly string[], rate: number): Promi
   await new Promise<void>(resolve => {
     const tick = (): void => {
       const now = performance.now();
-      while (next < reqs.length && start + next * interval <= now) {
+      while (next < count && start + next * interval <= now) {
         const due = start + next * interval;
-        const body = reqs[next] ?? '';
+        const review = body(next);
         next++;
         pending.push(
-          post(t, body).then(e => {
+          post(t, review).then(e => {
             latenciesMs.push(performance.now() - due);
             record(errors, e);
           }),
@@ -130,8 +141,7 @@ async function openLoop(t: Target, reqs: readonly string[], rate: number): Promi
       }
       // Sleep until the next request is due: polling with setImmediate would burn the CPU
       // the webhook needs on a small machine.
-      if (next < reqs.length)
-        setTimeout(tick, Math.max(0, start + next * interval - performance.now()));
+      if (next < count) setTimeout(tick, Math.max(0, start + next * interval - performance.now()));
       else resolve();
     };
     tick();
@@ -140,20 +150,16 @@ async function openLoop(t: Target, reqs: readonly string[], rate: number): Promi
   return { latenciesMs, errors, seconds: (performance.now() - start) / 1000 };
 }
 
-async function closedLoop(
-  t: Target,
-  reqs: readonly string[],
-  concurrency: number,
-): Promise<RunResult> {
+async function closedLoop(t: Target, count: number, concurrency: number): Promise<RunResult> {
   const latenciesMs: number[] = [];
   const errors = new Map<string, number>();
   let next = 0;
   const start = performance.now();
   const worker = async (): Promise<void> => {
-    while (next < reqs.length) {
-      const body = reqs[next++] ?? '';
+    while (next < count) {
+      const review = body(next++);
       const t0 = performance.now();
-      record(errors, await post(t, body));
+      record(errors, await post(t, review));
       latenciesMs.push(performance.now() - t0);
     }
   };
@@ -220,10 +226,15 @@ async function main(): Promise<number> {
   const placement = await startPlacementDouble({
     gpus: [{ node: 'gpu-node-a', index: 0, memUnits: 160 }],
     holdCapacity: false,
+    record: false,
   });
   const child = fork(new URL('./webhook-process.js', import.meta.url), [placement.url], {
     stdio: 'inherit',
-    execArgv: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+    execArgv: profDir
+      ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`]
+      : process.env.DILU_BENCH_TRACE_GC
+        ? ['--trace-gc']
+        : [],
   });
   const ready = await new Promise<{ port: number; ca: string }>((resolve, reject) => {
     child.once('message', m => {
@@ -236,13 +247,11 @@ async function main(): Promise<number> {
   const agent = new https.Agent({ keepAlive: true, maxSockets: Math.max(64, o.concurrency) });
   const t: Target = { url: `https://127.0.0.1:${ready.port}/mutate`, ca: ready.ca, agent };
   try {
-    const warm = await closedLoop(t, bodies(o.warmup), o.concurrency);
+    const warm = await closedLoop(t, o.warmup, o.concurrency);
     report('warm-up', warm);
-    const openBodies = bodies(o.openRequests);
-    const openRun = await measured(child, () => openLoop(t, openBodies, o.rate));
+    const openRun = await measured(child, () => openLoop(t, o.openRequests, o.rate));
     const open = report(`open loop at ${o.rate} req/s`, openRun.result, openRun.cpuMicros);
-    const closedBodies = bodies(o.closedRequests);
-    const closedRun = await measured(child, () => closedLoop(t, closedBodies, o.concurrency));
+    const closedRun = await measured(child, () => closedLoop(t, o.closedRequests, o.concurrency));
     const closed = report(
       `closed loop, ${o.concurrency} in flight`,
       closedRun.result,

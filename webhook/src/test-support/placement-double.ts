@@ -47,7 +47,10 @@ export async function startPlacementDouble(options: {
    * @default true
    */
   holdCapacity?: boolean;
+  /** Keep every request body in `requests` (tests assert on them). @default true */
+  record?: boolean;
 }): Promise<PlacementDouble> {
+  const recording = options.record ?? true;
   const hold = options.holdCapacity ?? true;
   const unit = options.memoryUnitMiB ?? 256;
   const gpus: DoubleGpu[] = options.gpus.map(g => ({
@@ -75,7 +78,7 @@ export async function startPlacementDouble(options: {
   };
 
   const place = (body: unknown, res: http.ServerResponse): void => {
-    requests.push(body);
+    if (recording) requests.push(body);
     const parsed = requestSchema.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
