@@ -59,6 +59,8 @@ class BusyLog:
 class GpuBackend:
     name = "abstract"
     emulated = False
+    #: Busy intervals of the device as this process drives it (monotonic clock).
+    busy_log: BusyLog
 
     def context(self, batch: int, sm_limit: float) -> HandlerContext:
         raise NotImplementedError
@@ -127,8 +129,11 @@ class EmulatedGpu(GpuBackend):
 class TorchGpu(GpuBackend):
     name = "torch"
 
-    def __init__(self, torch_module: Any) -> None:
+    def __init__(self, torch_module: Any, *, busy_log: BusyLog | None = None) -> None:
         self.torch = torch_module
+        self.busy_log = busy_log if busy_log is not None else BusyLog()
+        #: The same batches as timed by CUDA events, placed to end when synchronize returned.
+        self.device_log = BusyLog()
 
     def context(self, batch: int, sm_limit: float) -> HandlerContext:
         return HandlerContext(device="cuda", emulated=False, batch=batch, sm_limit=sm_limit)
@@ -150,12 +155,12 @@ class TorchGpu(GpuBackend):
             outputs = handler.infer(model, items, ctx)
         end_ev.record()
         torch.cuda.synchronize()
-        busy = time.monotonic() - start
-        return StepResult(
-            outputs=_check_outputs(outputs, len(items)),
-            busy_s=busy,
-            device_s=start_ev.elapsed_time(end_ev) / 1000.0,
-        )
+        end = time.monotonic()
+        busy = end - start
+        self.busy_log.add(start, end)
+        device_s = start_ev.elapsed_time(end_ev) / 1000.0
+        self.device_log.add(end - device_s, end)
+        return StepResult(outputs=_check_outputs(outputs, len(items)), busy_s=busy, device_s=device_s)
 
     def gpu_model(self) -> str:
         return str(self.torch.cuda.get_device_name(0))
