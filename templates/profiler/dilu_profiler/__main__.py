@@ -90,6 +90,9 @@ def parser() -> argparse.ArgumentParser:
     _profile_args(s)
     s.add_argument("--slo-ms", type=float, required=True, help="latency SLO of one batch, ms")
     s.add_argument("--dilu", help="command that runs the dilu CLI (default: this checkout's, else dilu on PATH)")
+    s.add_argument("--max-batch", type=int, help="largest batch the search may try (dilu's default: 1024)")
+    s.add_argument("--budget", type=int, help="most points the search may measure (dilu's default: 12)")
+    s.add_argument("--sm-step", type=int, help="SM granularity of the search (dilu's default: 10)")
     g = sub.add_parser("grid", help="measure every (batch, SM %%) of a grid")
     _common(g)
     _profile_args(g)
@@ -137,13 +140,23 @@ def cmd_search(a: argparse.Namespace, argv: list[str]) -> int:
     opts = _options(a)
     gpu_model, backend = _gpu_model_checked(opts, a.no_mps_check)
     dilu = shlex.split(a.dilu) if a.dilu else default_dilu()
-    command = search_command(dilu, a.slo_ms, a.name, gpu_model)
+    extra: list[str] = []
+    for flag, value in (("--max-batch", a.max_batch), ("--budget", a.budget), ("--sm-step", a.sm_step)):
+        if value is not None:
+            extra += [flag, str(value)]
+    command = search_command(dilu, a.slo_ms, a.name, gpu_model, extra)
     log.info("search: %s", shlex.join(command))
     outcome = run_search(command, lambda b, s: measure_point(opts, b, s))
     _report(outcome.probes)
-    resource = finish_profile(outcome.done.profile, outcome.probes, model=a.model, namespace=a.namespace)
+    done = outcome.done
+    if done.profile is None:
+        raise RuntimeError(f"no point could be measured ({done.reason}); nothing written")
+    resource = finish_profile(done.profile, outcome.probes, model=a.model, namespace=a.namespace)
     write_profile(a.out, resource, header_lines(["python", "-m", "dilu_profiler", *argv], gpu_model, backend, outcome.probes))
-    print(json.dumps({"choice": outcome.done.choice, "probes": outcome.done.probes, "reason": outcome.done.reason, "out": a.out}))
+    print(json.dumps({"choice": done.choice, "probes": done.probes, "reason": done.reason, "out": a.out}))
+    if done.choice is None:
+        print(f"no configuration meets the {a.slo_ms:g} ms SLO ({done.reason}); the measured points are in {a.out}", file=sys.stderr)
+        return 1
     return 0
 
 

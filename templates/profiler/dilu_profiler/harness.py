@@ -38,10 +38,14 @@ class Probe:
 class SearchOutcome:
     done: Done
     probes: list[Probe] = field(default_factory=list)
+    exit_code: int = 0
 
 
-def search_command(dilu: list[str], slo_ms: float, name: str, gpu_model: str) -> list[str]:
-    return [*dilu, "profile", "search", "--protocol", "jsonl", "--slo-ms", f"{slo_ms:g}", "--name", name, "--gpu-model", gpu_model]
+def search_command(dilu: list[str], slo_ms: float, name: str, gpu_model: str, extra: list[str] | None = None) -> list[str]:
+    return [
+        *dilu, "profile", "search", "--protocol", "jsonl", "--slo-ms", f"{slo_ms:g}",
+        "--name", name, "--gpu-model", gpu_model, *(extra or []),
+    ]
 
 
 def run_search(command: list[str], measure: Measurer, *, cwd: str | None = None, timeout_s: float = 3600.0) -> SearchOutcome:
@@ -68,9 +72,10 @@ def run_search(command: list[str], measure: Measurer, *, cwd: str | None = None,
             elif isinstance(msg, Done):
                 proc.stdin.close()
                 code = proc.wait(timeout_s)
-                if code != 0:
+                # 1 is the search's answer "no configuration meets the SLO", not a failure.
+                if code not in (0, 1):
                     raise ProtocolError(f"the search sent done but exited {code}: {''.join(stderr).strip()}")
-                return SearchOutcome(msg, probes)
+                return SearchOutcome(msg, probes, code)
             else:
                 assert isinstance(msg, PeerError)
                 raise ProtocolError(f"the search failed: {msg.message}")

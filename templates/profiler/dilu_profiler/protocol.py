@@ -29,7 +29,8 @@ class Done:
     choice: dict[str, Any] | None
     probes: int | None
     reason: str | None
-    profile: dict[str, Any]
+    #: None when nothing could be measured.
+    profile: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,8 @@ def parse_peer_line(line: str) -> Measure | Done | PeerError:
         return Measure(batch, float(sm))
     if kind == "done":
         profile = msg.get("profile")
-        if not isinstance(profile, dict):
-            raise ProtocolError("done.profile: must be a FunctionProfile object")
+        if profile is not None and not isinstance(profile, dict):
+            raise ProtocolError("done.profile: must be a FunctionProfile object or null")
         choice = msg.get("choice")
         probes = msg.get("probes")
         return Done(
