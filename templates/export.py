@@ -49,7 +49,9 @@ def export_knative(out: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--openfaas", metavar="OUT", help="write the OpenFaaS template repository here")
     parser.add_argument("--knative", metavar="OUT", help="write the func template repository here")
     args = parser.parse_args(argv)

@@ -19,7 +19,7 @@ REPO = os.path.dirname(TEMPLATES)
 RESNET152_CSV = os.path.join(REPO, "autoscaler", "data", "profiles", "dilu-a100", "bs_sm_resnet152.csv")
 sys.path.insert(0, TEMPLATES)
 
-import export  # noqa: E402
+import export  # noqa: E402, F401  (re-exported for the tests)
 
 
 def faas_cli_new_and_build(template_repo: str, lang: str, fn: str, workdir: str) -> str:
@@ -43,7 +43,9 @@ def faas_cli_new_and_build(template_repo: str, lang: str, fn: str, workdir: str)
 def func_create(repo: str, runtime: str, template: str, dest: str) -> str:
     """What `func create -l <runtime> -t <template> --repository file://<repo> <dest>` writes
     (the template's files; func adds func.yaml, which the runtime does not read)."""
-    shutil.copytree(os.path.join(repo, runtime, template), dest, ignore=shutil.ignore_patterns("manifest.yaml"))
+    shutil.copytree(
+        os.path.join(repo, runtime, template), dest, ignore=shutil.ignore_patterns("manifest.yaml")
+    )
     return dest
 
 
@@ -57,7 +59,9 @@ class Process:
     """A child process whose stderr is collected by a thread (so it never blocks on a pipe)."""
 
     def __init__(self, args: list[str], cwd: str, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.proc = subprocess.Popen(
+            args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

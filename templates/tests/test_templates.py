@@ -20,7 +20,6 @@ import tomllib
 
 import pytest
 import yaml
-
 from template_helpers import (
     RESNET152_CSV,
     TEMPLATES,
@@ -79,8 +78,14 @@ def test_openfaas_template_has_what_faas_cli_reads(openfaas_repo):
     assert meta["language"] == "python3-http-gpu"
     assert meta["fprocess"] == "python index.py"
     handler_folder = meta.get("handler_folder", "function")
-    for f in ("Dockerfile", "index.py", "requirements.txt", f"{handler_folder}/handler.py",
-              f"{handler_folder}/requirements.txt", "dilu_runtime/__init__.py"):
+    for f in (
+        "Dockerfile",
+        "index.py",
+        "requirements.txt",
+        f"{handler_folder}/handler.py",
+        f"{handler_folder}/requirements.txt",
+        "dilu_runtime/__init__.py",
+    ):
         assert os.path.isfile(os.path.join(t, f)), f
     docker = open(os.path.join(t, "Dockerfile")).read()
     assert re.search(r"of-watchdog:\d+\.\d+\.\d+", docker)
@@ -89,7 +94,11 @@ def test_openfaas_template_has_what_faas_cli_reads(openfaas_repo):
     listen = re.search(r'DILU_LISTEN="127\.0\.0\.1:(\d+)"', docker)
     assert upstream and listen and upstream.group(1) == listen.group(1)
     assert 'fprocess="python index.py"' in docker and 'CMD ["fwatchdog"]' in docker
-    for copied in ("COPY --chown=app:app dilu_runtime/", "COPY --chown=app:app function/", "ARG ADDITIONAL_PACKAGE"):
+    for copied in (
+        "COPY --chown=app:app dilu_runtime/",
+        "COPY --chown=app:app function/",
+        "ARG ADDITIONAL_PACKAGE",
+    ):
         assert copied in docker
     assert pins(open(os.path.join(t, "requirements.txt")).read().splitlines()) == RUNTIME_PINS
 
@@ -129,8 +138,10 @@ def test_openfaas_handler_served_over_http_answers_and_drains(openfaas_repo, tmp
 
         # Queue more work than one batch, then SIGTERM: every queued request is still answered.
         results: list[int] = []
-        clients = [threading.Thread(target=lambda: results.append(http("POST", f"{base}/", BODY, 30)[0]))
-                   for _ in range(12)]
+        clients = [
+            threading.Thread(target=lambda: results.append(http("POST", f"{base}/", BODY, 30)[0]))
+            for _ in range(12)
+        ]
         for c in clients:
             c.start()
         deadline = time.monotonic() + 5
@@ -154,7 +165,11 @@ def test_openfaas_function_tests_pass_in_the_built_context(openfaas_repo, tmp_pa
     context = faas_cli_new_and_build(openfaas_repo, "python3-http-gpu", "classify", str(tmp_path))
     r = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "function/handler_test.py"],
-        cwd=context, env=child_env(), capture_output=True, text=True, timeout=120,
+        cwd=context,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "2 passed" in r.stdout
@@ -165,8 +180,15 @@ def test_openfaas_function_tests_pass_in_the_built_context(openfaas_repo, tmp_pa
 
 def test_func_template_has_what_func_reads(knative_repo):
     t = os.path.join(knative_repo, "python", "gpu")
-    for f in ("function/__init__.py", "function/func.py", "pyproject.toml", "manifest.yaml",
-              "tests/test_func.py", "README.md", "dilu_runtime/__init__.py"):
+    for f in (
+        "function/__init__.py",
+        "function/func.py",
+        "pyproject.toml",
+        "manifest.yaml",
+        "tests/test_func.py",
+        "README.md",
+        "dilu_runtime/__init__.py",
+    ):
         assert os.path.isfile(os.path.join(t, f)), f
     manifest = yaml.safe_load(open(os.path.join(t, "manifest.yaml")))
     assert manifest["healthEndpoints"] == {"liveness": "/health/liveness", "readiness": "/health/readiness"}
@@ -174,7 +196,10 @@ def test_func_template_has_what_func_reads(knative_repo):
     project = tomllib.load(open(os.path.join(t, "pyproject.toml"), "rb"))
     # func's Python scaffolding installs this project as the package `function`.
     assert project["project"]["name"] == "function"
-    assert set(project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]) == {"function", "dilu_runtime"}
+    assert set(project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]) == {
+        "function",
+        "dilu_runtime",
+    }
     assert pins(project["project"]["dependencies"]) == RUNTIME_PINS
     assert "def new()" in open(os.path.join(t, "function", "func.py")).read()
 
@@ -218,7 +243,11 @@ def test_func_template_tests_pass_in_a_created_function(knative_repo, tmp_path):
     fn = func_create(knative_repo, "python", "gpu", str(tmp_path / "classify"))
     r = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
-        cwd=fn, env=child_env(DILU_PROFILE_FILE=RESNET152_CSV), capture_output=True, text=True, timeout=120,
+        cwd=fn,
+        env=child_env(DILU_PROFILE_FILE=RESNET152_CSV),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "3 passed" in r.stdout

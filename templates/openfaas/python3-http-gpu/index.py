@@ -5,8 +5,9 @@ requests are batched to DILU_BATCH, GPU work follows the quota in DILU_QUOTA_FIL
 /healthz and /metrics are answered by the runtime. Do not edit; change function/handler.py.
 """
 
-from dilu_runtime.serve import serve
 from function import handler
+
+from dilu_runtime.serve import serve
 
 if __name__ == "__main__":
     serve(handler)

@@ -67,7 +67,11 @@ def sm_list(text: str) -> list[float]:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--handler", required=True, help="module (function.handler) or file (path/handler.py)")
-    p.add_argument("--backend", choices=("auto", "torch", "emulated"), help="GPU step (default: DILU_GPU_BACKEND or auto)")
+    p.add_argument(
+        "--backend",
+        choices=("auto", "torch", "emulated"),
+        help="GPU step (default: DILU_GPU_BACKEND or auto)",
+    )
     p.add_argument("--profile", help="profile the emulated GPU takes its timing from")
     p.add_argument("--warmup", type=int, default=3, help="batches run before timing (default 3)")
     p.add_argument("--iterations", type=int, default=20, help="timed batches per point (default 20)")
@@ -83,13 +87,19 @@ def _profile_args(p: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m dilu_profiler", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m dilu_profiler",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("search", help="pruning search driven by `dilu profile search`")
     _common(s)
     _profile_args(s)
     s.add_argument("--slo-ms", type=float, required=True, help="latency SLO of one batch, ms")
-    s.add_argument("--dilu", help="command that runs the dilu CLI (default: this checkout's, else dilu on PATH)")
+    s.add_argument(
+        "--dilu", help="command that runs the dilu CLI (default: this checkout's, else dilu on PATH)"
+    )
     s.add_argument("--max-batch", type=int, help="largest batch the search may try (dilu's default: 1024)")
     s.add_argument("--budget", type=int, help="most points the search may measure (dilu's default: 12)")
     s.add_argument("--sm-step", type=int, help="SM granularity of the search (dilu's default: 10)")
@@ -110,8 +120,13 @@ def parser() -> argparse.ArgumentParser:
 
 def _options(a: argparse.Namespace) -> WorkerOptions:
     return WorkerOptions(
-        handler=a.handler, warmup=a.warmup, iterations=a.iterations, backend=a.backend, profile=a.profile,
-        timeout_s=a.timeout, cwd=os.getcwd(),
+        handler=a.handler,
+        warmup=a.warmup,
+        iterations=a.iterations,
+        backend=a.backend,
+        profile=a.profile,
+        timeout_s=a.timeout,
+        cwd=os.getcwd(),
     )
 
 
@@ -133,7 +148,13 @@ def _report(probes: list[Any]) -> None:
         if "error" in r:
             log.warning("batch %d, SM %g%%: %s", p.batch, p.sm_percent, r["error"])
         else:
-            log.info("batch %d, SM %g%%: %.2f ms, %.1f rps", p.batch, p.sm_percent, r["latencyMs"], r["throughputRps"])
+            log.info(
+                "batch %d, SM %g%%: %.2f ms, %.1f rps",
+                p.batch,
+                p.sm_percent,
+                r["latencyMs"],
+                r["throughputRps"],
+            )
 
 
 def cmd_search(a: argparse.Namespace, argv: list[str]) -> int:
@@ -152,10 +173,18 @@ def cmd_search(a: argparse.Namespace, argv: list[str]) -> int:
     if done.profile is None:
         raise RuntimeError(f"no point could be measured ({done.reason}); nothing written")
     resource = finish_profile(done.profile, outcome.probes, model=a.model, namespace=a.namespace)
-    write_profile(a.out, resource, header_lines(["python", "-m", "dilu_profiler", *argv], gpu_model, backend, outcome.probes))
+    write_profile(
+        a.out,
+        resource,
+        header_lines(["python", "-m", "dilu_profiler", *argv], gpu_model, backend, outcome.probes),
+    )
     print(json.dumps({"choice": done.choice, "probes": done.probes, "reason": done.reason, "out": a.out}))
     if done.choice is None:
-        print(f"no configuration meets the {a.slo_ms:g} ms SLO ({done.reason}); the measured points are in {a.out}", file=sys.stderr)
+        print(
+            f"no configuration meets the {a.slo_ms:g} ms SLO ({done.reason}); "
+            f"the measured points are in {a.out}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -166,9 +195,21 @@ def cmd_grid(a: argparse.Namespace, argv: list[str]) -> int:
     points = [(b, s) for b in a.batches for s in a.sm]
     probes = run_grid(points, lambda b, s: measure_point(opts, b, s))
     _report(probes)
-    resource = finish_profile(profile_from_probes(a.name, gpu_model, probes), probes, model=a.model, namespace=a.namespace)
-    write_profile(a.out, resource, header_lines(["python", "-m", "dilu_profiler", *argv], gpu_model, backend, probes))
-    print(json.dumps({"points": len(resource["spec"]["points"]), "failed": len(points) - len(resource["spec"]["points"]), "out": a.out}))
+    resource = finish_profile(
+        profile_from_probes(a.name, gpu_model, probes), probes, model=a.model, namespace=a.namespace
+    )
+    write_profile(
+        a.out, resource, header_lines(["python", "-m", "dilu_profiler", *argv], gpu_model, backend, probes)
+    )
+    print(
+        json.dumps(
+            {
+                "points": len(resource["spec"]["points"]),
+                "failed": len(points) - len(resource["spec"]["points"]),
+                "out": a.out,
+            }
+        )
+    )
     return 0
 
 
@@ -179,8 +220,19 @@ def cmd_quota_accuracy(a: argparse.Namespace) -> int:
 
     opts = _options(a)
     _gpu_model_checked(opts, a.no_mps_check)
-    args = [sys.executable, "-m", "dilu_profiler.quota_accuracy", "--handler", a.handler, "--batch", str(a.batch),
-            "--quotas", ",".join(f"{q:g}" for q in a.quotas), "--seconds", f"{a.seconds:g}"]
+    args = [
+        sys.executable,
+        "-m",
+        "dilu_profiler.quota_accuracy",
+        "--handler",
+        a.handler,
+        "--batch",
+        str(a.batch),
+        "--quotas",
+        ",".join(f"{q:g}" for q in a.quotas),
+        "--seconds",
+        f"{a.seconds:g}",
+    ]
     if a.backend:
         args += ["--backend", a.backend]
     if a.profile:
@@ -192,8 +244,15 @@ def cmd_quota_accuracy(a: argparse.Namespace) -> int:
         return r.returncode or 1
     print("   l      q   share  error %  (host; device where measured)")
     for row in rows:
-        dev = f"  device {row['deviceShare']:.2f} ({row['deviceErrorPercent']:+.2f} %)" if "deviceShare" in row else ""
-        print(f"{row['smLimit']:4g} {row['quota']:6g} {row['hostShare']:7.2f} {row['hostErrorPercent']:+7.2f}{dev}")
+        dev = (
+            f"  device {row['deviceShare']:.2f} ({row['deviceErrorPercent']:+.2f} %)"
+            if "deviceShare" in row
+            else ""
+        )
+        print(
+            f"{row['smLimit']:4g} {row['quota']:6g} {row['hostShare']:7.2f} "
+            f"{row['hostErrorPercent']:+7.2f}{dev}"
+        )
     if a.out:
         with open(a.out, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=2)

@@ -14,10 +14,12 @@ import shlex
 import statistics
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import yaml
+
 from dilu_runtime.profile import parse_function_profile
 
 from .protocol import Done, Measure, PeerError, ProtocolError, parse_peer_line, result_line
@@ -41,17 +43,37 @@ class SearchOutcome:
     exit_code: int = 0
 
 
-def search_command(dilu: list[str], slo_ms: float, name: str, gpu_model: str, extra: list[str] | None = None) -> list[str]:
+def search_command(
+    dilu: list[str], slo_ms: float, name: str, gpu_model: str, extra: list[str] | None = None
+) -> list[str]:
     return [
-        *dilu, "profile", "search", "--protocol", "jsonl", "--slo-ms", f"{slo_ms:g}",
-        "--name", name, "--gpu-model", gpu_model, *(extra or []),
+        *dilu,
+        "profile",
+        "search",
+        "--protocol",
+        "jsonl",
+        "--slo-ms",
+        f"{slo_ms:g}",
+        "--name",
+        name,
+        "--gpu-model",
+        gpu_model,
+        *(extra or []),
     ]
 
 
-def run_search(command: list[str], measure: Measurer, *, cwd: str | None = None, timeout_s: float = 3600.0) -> SearchOutcome:
+def run_search(
+    command: list[str], measure: Measurer, *, cwd: str | None = None, timeout_s: float = 3600.0
+) -> SearchOutcome:
     """Runs the search process to completion; raises ProtocolError on a broken exchange."""
     proc = subprocess.Popen(
-        command, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
+        command,
+        cwd=cwd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=1,
     )
     stderr: list[str] = []
     reader = threading.Thread(target=lambda: stderr.extend(proc.stderr or []), daemon=True)
@@ -81,7 +103,9 @@ def run_search(command: list[str], measure: Measurer, *, cwd: str | None = None,
                 raise ProtocolError(f"the search failed: {msg.message}")
         code = proc.wait(timeout_s)
         reader.join(5)
-        raise ProtocolError(f"the search exited {code} before it was done: {''.join(stderr).strip() or '(no output)'}")
+        raise ProtocolError(
+            f"the search exited {code} before it was done: {''.join(stderr).strip() or '(no output)'}"
+        )
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -117,7 +141,9 @@ def profile_from_probes(name: str, gpu_model: str, probes: list[Probe]) -> dict[
     }
 
 
-def finish_profile(resource: dict[str, Any], probes: list[Probe], *, model: str | None, namespace: str | None) -> dict[str, Any]:
+def finish_profile(
+    resource: dict[str, Any], probes: list[Probe], *, model: str | None, namespace: str | None
+) -> dict[str, Any]:
     """Adds what only the harness knows: the model description and its load time."""
     spec = resource.setdefault("spec", {})
     if model:
@@ -142,7 +168,7 @@ def write_profile(path: str, resource: dict[str, Any], header: list[str]) -> Non
 
 def header_lines(command: list[str], gpu_model: str, backend: str, probes: list[Probe]) -> list[str]:
     failed = sum(1 for p in probes if "error" in p.result)
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return [
         f"Measured {now} on {gpu_model} ({backend} GPU step), {len(probes)} points, {failed} failed.",
         f"Command: {shlex.join(command)}",

@@ -17,7 +17,11 @@ def mps_problem() -> str | None:
         return "nvidia-cuda-mps-control is not on PATH (it comes with the NVIDIA driver utilities)"
     try:
         r = subprocess.run(
-            [control], input="get_default_active_thread_percentage\n", capture_output=True, text=True, timeout=10
+            [control],
+            input="get_default_active_thread_percentage\n",
+            capture_output=True,
+            text=True,
+            timeout=10,
         )
     except subprocess.TimeoutExpired:
         return "nvidia-cuda-mps-control did not answer within 10 s"

@@ -40,7 +40,13 @@ def write_quota_file(path: str, quota: float, generation: int, sm_limit: float) 
 
 
 def measure_quotas(
-    handler_spec: str, batch: int, quotas: list[float], seconds: float, settle_s: float, backend: str | None, profile: str | None
+    handler_spec: str,
+    batch: int,
+    quotas: list[float],
+    seconds: float,
+    settle_s: float,
+    backend: str | None,
+    profile: str | None,
 ) -> list[dict[str, Any]]:
     env_config = load_config()
     sm_limit = env_config.effective_sm_limit

@@ -27,7 +27,9 @@ from dilu_runtime.handler import Handler, Request, load_handler
 
 def _request(handler: Handler) -> Request:
     if handler.example_request is None:
-        raise RuntimeError(f"{handler.name}: define example_request() so the profiler has an input to measure")
+        raise RuntimeError(
+            f"{handler.name}: define example_request() so the profiler has an input to measure"
+        )
     body = handler.example_request()
     if isinstance(body, (dict, list)):
         body = json.dumps(body)
@@ -47,7 +49,9 @@ def _memory_mib(backend: GpuBackend, batch: int, sm: float) -> float | None:
     return None if table is None else table.memory_mib(batch, sm)
 
 
-def measure(handler_spec: str, batch: int, warmup: int, iterations: int, backend_kind: str | None, profile: str | None) -> dict[str, Any]:
+def measure(
+    handler_spec: str, batch: int, warmup: int, iterations: int, backend_kind: str | None, profile: str | None
+) -> dict[str, Any]:
     config = load_config()
     backend = select_backend(backend_kind or config.backend, profile or config.profile_file)
     handler = load_handler(handler_spec)
@@ -95,7 +99,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.batch < 1 or args.iterations < 1 or args.warmup < 0:
             raise ValueError("--batch and --iterations must be >= 1, --warmup >= 0")
-        print(json.dumps(measure(args.handler, args.batch, args.warmup, args.iterations, args.backend, args.profile)))
+        print(
+            json.dumps(
+                measure(args.handler, args.batch, args.warmup, args.iterations, args.backend, args.profile)
+            )
+        )
         return 0
     except Exception as err:
         traceback.print_exc(file=sys.stderr)

@@ -97,8 +97,13 @@ def done(name, gpu, points, best, probes, slo, reason):
         "spec": {
             "gpuModel": gpu,
             "points": [
-                {"batch": b, "smPercent": s, "latencyMs": r["latencyMs"], "throughputRps": r["throughputRps"],
-                 **({"memoryMiB": r["memoryMiB"]} if "memoryMiB" in r else {})}
+                {
+                    "batch": b,
+                    "smPercent": s,
+                    "latencyMs": r["latencyMs"],
+                    "throughputRps": r["throughputRps"],
+                    **({"memoryMiB": r["memoryMiB"]} if "memoryMiB" in r else {}),
+                }
                 for (b, s), r in sorted(points.items())
             ],
         },
@@ -106,11 +111,30 @@ def done(name, gpu, points, best, probes, slo, reason):
     choice = None
     if best is not None:
         b, s, r = best
-        choice = {"batch": b, "smPercent": s, "latencyMs": r["latencyMs"], "throughputRps": r["throughputRps"]}
-        profile["status"] = {"recommendations": [
-            {"sloMs": slo, "batch": b, "smRequest": s, "smLimit": s, "throughputRps": r["throughputRps"], "probes": probes}
-        ]}
-    print(json.dumps({"type": "done", "choice": choice, "probes": probes, "reason": reason, "profile": profile}), flush=True)
+        choice = {
+            "batch": b,
+            "smPercent": s,
+            "latencyMs": r["latencyMs"],
+            "throughputRps": r["throughputRps"],
+        }
+        profile["status"] = {
+            "recommendations": [
+                {
+                    "sloMs": slo,
+                    "batch": b,
+                    "smRequest": s,
+                    "smLimit": s,
+                    "throughputRps": r["throughputRps"],
+                    "probes": probes,
+                }
+            ]
+        }
+    print(
+        json.dumps(
+            {"type": "done", "choice": choice, "probes": probes, "reason": reason, "profile": profile}
+        ),
+        flush=True,
+    )
     return 0
 
 

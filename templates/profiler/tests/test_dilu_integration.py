@@ -14,9 +14,9 @@ import sys
 
 import pytest
 import yaml
+from test_harness import HANDLER, PROFILER_DIR, REL, REPO, RESNET152_CSV, TEMPLATES
 
 from dilu_runtime.profile import LatencyTable, load_profile
-from test_harness import HANDLER, PROFILER_DIR, REL, REPO, RESNET152_CSV, TEMPLATES
 
 DILU_JS = os.path.join(REPO, "autoscaler", "bin", "dilu.js")
 DILU_BUILD = os.path.join(REPO, "autoscaler", "dist", "cli", "main.js")
@@ -44,16 +44,34 @@ def harness(*args):
 def test_search_through_the_harness_matches_the_search_on_the_profile(dilu, tmp_path):
     direct = subprocess.run(
         [*dilu, "profile", "search", "--profile", RESNET152_CSV, "--slo-ms", "42", "--json"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert direct.returncode == 0, direct.stderr
     expected = json.loads(direct.stdout)["choice"]
 
     out = tmp_path / "resnet152.yaml"
     r = harness(
-        "search", "--handler", HANDLER, "--backend", "emulated", "--profile", RESNET152_CSV,
-        "--slo-ms", "42", "--name", "resnet152", "--out", str(out), "--warmup", "1", "--iterations", "5",
-        "--dilu", " ".join(dilu),
+        "search",
+        "--handler",
+        HANDLER,
+        "--backend",
+        "emulated",
+        "--profile",
+        RESNET152_CSV,
+        "--slo-ms",
+        "42",
+        "--name",
+        "resnet152",
+        "--out",
+        str(out),
+        "--warmup",
+        "1",
+        "--iterations",
+        "5",
+        "--dilu",
+        " ".join(dilu),
     )
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout.strip().splitlines()[-1])
@@ -67,15 +85,36 @@ def test_search_through_the_harness_matches_the_search_on_the_profile(dilu, tmp_
     assert rec["smLimit"] == min(100, math.ceil(rec["smRequest"] * 1.5))
     assert doc["spec"]["gpuModel"].startswith("emulated")
     if deviation < 0.04:
-        assert (summary["choice"]["batch"], summary["choice"]["smPercent"]) == (expected["batch"], expected["smPercent"])
+        assert (summary["choice"]["batch"], summary["choice"]["smPercent"]) == (
+            expected["batch"],
+            expected["smPercent"],
+        )
 
 
 def test_no_configuration_meeting_the_slo_still_keeps_the_measurements(dilu, tmp_path):
     out = tmp_path / "tight.yaml"
     r = harness(
-        "search", "--handler", HANDLER, "--backend", "emulated", "--profile", RESNET152_CSV,
-        "--slo-ms", "5", "--name", "resnet152", "--out", str(out), "--warmup", "0", "--iterations", "2",
-        "--budget", "3", "--dilu", " ".join(dilu),
+        "search",
+        "--handler",
+        HANDLER,
+        "--backend",
+        "emulated",
+        "--profile",
+        RESNET152_CSV,
+        "--slo-ms",
+        "5",
+        "--name",
+        "resnet152",
+        "--out",
+        str(out),
+        "--warmup",
+        "0",
+        "--iterations",
+        "2",
+        "--budget",
+        "3",
+        "--dilu",
+        " ".join(dilu),
     )
     assert r.returncode == 1, r.stderr
     assert "no configuration meets the 5 ms SLO" in r.stderr

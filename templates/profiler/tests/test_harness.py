@@ -16,7 +16,6 @@ import pytest
 
 from dilu_profiler.harness import run_search
 from dilu_profiler.measure import PROFILER_DIR, WorkerOptions, measure_point
-from dilu_profiler.protocol import ProtocolError
 from dilu_runtime.profile import LatencyTable, load_profile
 
 TEMPLATES = os.path.dirname(PROFILER_DIR)
@@ -33,7 +32,9 @@ REL = 0.15
 
 
 def opts(**kw):
-    base = dict(handler=HANDLER, warmup=1, iterations=5, backend="emulated", profile=RESNET152_CSV, timeout_s=60)
+    base = dict(
+        handler=HANDLER, warmup=1, iterations=5, backend="emulated", profile=RESNET152_CSV, timeout_s=60
+    )
     base.update(kw)
     return WorkerOptions(**base)
 
@@ -42,7 +43,14 @@ def cli(*args, env=None, cwd=None):
     e = dict(os.environ)
     e["PYTHONPATH"] = os.pathsep.join([PROFILER_DIR, os.path.join(TEMPLATES, "runtime")])
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "dilu_profiler", *args], env=e, cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "dilu_profiler", *args],
+        env=e,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_each_point_runs_in_a_fresh_process_with_its_mps_percentage():
@@ -66,9 +74,27 @@ def test_search_against_a_scripted_peer_writes_the_function_profile(tmp_path):
     out = tmp_path / "resnet152.yaml"
     peer_log = tmp_path / "peer.log"
     r = cli(
-        "search", "--handler", HANDLER, "--backend", "emulated", "--profile", RESNET152_CSV,
-        "--slo-ms", "42", "--name", "resnet152", "--model", "ResNet152 (emulated)", "--out", str(out),
-        "--warmup", "1", "--iterations", "5", "--dilu", " ".join(PEER),
+        "search",
+        "--handler",
+        HANDLER,
+        "--backend",
+        "emulated",
+        "--profile",
+        RESNET152_CSV,
+        "--slo-ms",
+        "42",
+        "--name",
+        "resnet152",
+        "--model",
+        "ResNet152 (emulated)",
+        "--out",
+        str(out),
+        "--warmup",
+        "1",
+        "--iterations",
+        "5",
+        "--dilu",
+        " ".join(PEER),
         env={"PEER_LOG": str(peer_log)},
     )
     assert r.returncode == 0, r.stderr
@@ -81,7 +107,11 @@ def test_search_against_a_scripted_peer_writes_the_function_profile(tmp_path):
     assert all(m["type"] == "result" and m["latencyMs"] > 0 for m in sent)
     deviation = max(abs(p.latency_ms / TRUTH.latency_ms(p.batch, p.sm_percent) - 1) for p in profile.points)
     assert deviation < REL
-    chosen = next(p for p in profile.points if (p.batch, p.sm_percent) == (summary["choice"]["batch"], summary["choice"]["smPercent"]))
+    chosen = next(
+        p
+        for p in profile.points
+        if (p.batch, p.sm_percent) == (summary["choice"]["batch"], summary["choice"]["smPercent"])
+    )
     assert chosen.latency_ms <= 42
     if deviation < 0.04:
         # Measured as published: the choice the notes report for this profile and SLO.
@@ -117,9 +147,26 @@ def test_a_failed_point_is_reported_to_the_search_as_an_error():
 )
 def test_a_misbehaving_search_is_a_clear_error(mode, message, tmp_path):
     r = cli(
-        "search", "--handler", HANDLER, "--backend", "emulated", "--profile", RESNET152_CSV,
-        "--slo-ms", "40", "--name", "x", "--out", str(tmp_path / "x.yaml"), "--warmup", "0", "--iterations", "1",
-        "--dilu", " ".join(PEER), env={"PEER_MODE": mode},
+        "search",
+        "--handler",
+        HANDLER,
+        "--backend",
+        "emulated",
+        "--profile",
+        RESNET152_CSV,
+        "--slo-ms",
+        "40",
+        "--name",
+        "x",
+        "--out",
+        str(tmp_path / "x.yaml"),
+        "--warmup",
+        "0",
+        "--iterations",
+        "1",
+        "--dilu",
+        " ".join(PEER),
+        env={"PEER_MODE": mode},
     )
     assert r.returncode == 2
     assert message in r.stderr
@@ -129,8 +176,25 @@ def test_a_misbehaving_search_is_a_clear_error(mode, message, tmp_path):
 def test_grid_measures_every_point(tmp_path):
     out = tmp_path / "grid.yaml"
     r = cli(
-        "grid", "--handler", HANDLER, "--backend", "emulated", "--profile", RESNET152_CSV, "--name", "resnet152",
-        "--batches", "1,4", "--sm", "20,50", "--out", str(out), "--warmup", "0", "--iterations", "2",
+        "grid",
+        "--handler",
+        HANDLER,
+        "--backend",
+        "emulated",
+        "--profile",
+        RESNET152_CSV,
+        "--name",
+        "resnet152",
+        "--batches",
+        "1,4",
+        "--sm",
+        "20,50",
+        "--out",
+        str(out),
+        "--warmup",
+        "0",
+        "--iterations",
+        "2",
     )
     assert r.returncode == 0, r.stderr
     profile = load_profile(str(out))
@@ -138,15 +202,40 @@ def test_grid_measures_every_point(tmp_path):
 
 
 def test_grid_refuses_bad_arguments(tmp_path):
-    r = cli("grid", "--handler", HANDLER, "--name", "x", "--batches", "1,0", "--sm", "20", "--out", str(tmp_path / "g.yaml"))
+    r = cli(
+        "grid",
+        "--handler",
+        HANDLER,
+        "--name",
+        "x",
+        "--batches",
+        "1,0",
+        "--sm",
+        "20",
+        "--out",
+        str(tmp_path / "g.yaml"),
+    )
     assert r.returncode == 2 and "expected integers >= 1" in r.stderr
 
 
 def test_quota_accuracy_tool_on_the_emulated_gpu(tmp_path):
     out = tmp_path / "accuracy.json"
     r = cli(
-        "quota-accuracy", "--handler", HANDLER, "--backend", "emulated", "--profile", RESNET152_CSV,
-        "--sm-limit", "50", "--quotas", "20,50", "--seconds", "2", "--out", str(out),
+        "quota-accuracy",
+        "--handler",
+        HANDLER,
+        "--backend",
+        "emulated",
+        "--profile",
+        RESNET152_CSV,
+        "--sm-limit",
+        "50",
+        "--quotas",
+        "20,50",
+        "--seconds",
+        "2",
+        "--out",
+        str(out),
     )
     assert r.returncode == 0, r.stderr
     rows = json.loads(out.read_text())

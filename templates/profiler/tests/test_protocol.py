@@ -7,7 +7,17 @@ from dilu_profiler.protocol import Done, Measure, PeerError, ProtocolError, pars
 
 def test_measure_done_and_error_messages():
     assert parse_peer_line('{"type":"measure","batch":4,"smPercent":30}') == Measure(4, 30.0)
-    done = parse_peer_line(json.dumps({"type": "done", "choice": {"batch": 16}, "probes": 9, "reason": "r", "profile": {"kind": "FunctionProfile"}}))
+    done = parse_peer_line(
+        json.dumps(
+            {
+                "type": "done",
+                "choice": {"batch": 16},
+                "probes": 9,
+                "reason": "r",
+                "profile": {"kind": "FunctionProfile"},
+            }
+        )
+    )
     assert isinstance(done, Done) and done.probes == 9 and done.choice == {"batch": 16}
     assert parse_peer_line('{"type":"error","message":"bad --slo-ms"}') == PeerError("bad --slo-ms")
 
@@ -18,7 +28,10 @@ def test_measure_done_and_error_messages():
         ("not json", "not JSON"),
         ("[1]", "expected an object"),
         ('{"type":"measure","batch":0,"smPercent":30}', "measure.batch: must be an integer >= 1, got 0"),
-        ('{"type":"measure","batch":2,"smPercent":130}', "measure.smPercent: must be a number in 1..100, got 130"),
+        (
+            '{"type":"measure","batch":2,"smPercent":130}',
+            "measure.smPercent: must be a number in 1..100, got 130",
+        ),
         ('{"type":"measure","batch":2}', "measure.smPercent"),
         ('{"type":"done","profile":"x"}', "done.profile: must be a FunctionProfile object"),
         ('{"type":"hello"}', "type: expected measure, done or error, got 'hello'"),
@@ -30,7 +43,9 @@ def test_bad_lines_name_the_field(line, message):
 
 
 def test_result_lines():
-    assert json.loads(result_line({"latencyMs": 28.1, "throughputRps": 35.6, "memoryMiB": 2100, "gpuModel": "x"})) == {
+    assert json.loads(
+        result_line({"latencyMs": 28.1, "throughputRps": 35.6, "memoryMiB": 2100, "gpuModel": "x"})
+    ) == {
         "type": "result",
         "latencyMs": 28.1,
         "throughputRps": 35.6,
@@ -41,5 +56,8 @@ def test_result_lines():
         "latencyMs": 1.0,
         "throughputRps": 2.0,
     }
-    assert json.loads(result_line({"error": "CUDA out of memory"})) == {"type": "result", "error": "CUDA out of memory"}
+    assert json.loads(result_line({"error": "CUDA out of memory"})) == {
+        "type": "result",
+        "error": "CUDA out of memory",
+    }
     assert result_line({"error": "x"}).endswith("\n")

@@ -15,7 +15,8 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from .batcher import Draining, QueueFull
 from .handler import Request, Response
@@ -91,7 +92,9 @@ def _request_from_scope(scope: Scope, body: bytes) -> Request:
     )
 
 
-def create_app(runtime: Runtime, *, manage_lifespan: bool = True) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+def create_app(
+    runtime: Runtime, *, manage_lifespan: bool = True
+) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     """ASGI app for `runtime`. With `manage_lifespan`, ASGI startup/shutdown start and drain it."""
     metrics = runtime.metrics
 

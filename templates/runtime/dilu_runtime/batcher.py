@@ -13,9 +13,10 @@ import collections
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .duty_cycle import DutyCycleGate
 from .gpu import StepResult
@@ -36,7 +37,7 @@ class Draining(RuntimeError):
 class WorkItem:
     payload: Any
     enqueued_at: float
-    future: "Future[Any]" = field(default_factory=Future)
+    future: Future[Any] = field(default_factory=Future)
     started_at: float | None = None
 
 
@@ -71,7 +72,7 @@ class DynamicBatcher:
 
     # -- submission ---------------------------------------------------------------------------
 
-    def submit(self, payload: Any) -> "Future[Any]":
+    def submit(self, payload: Any) -> Future[Any]:
         item = WorkItem(payload=payload, enqueued_at=self._clock())
         with self._cond:
             if self._draining or self._stopped:
@@ -165,7 +166,7 @@ class DynamicBatcher:
             m.throttled.inc(throttled)
             for item in batch:
                 m.queue_seconds.observe(started - item.enqueued_at)
-        for item, output in zip(batch, result.outputs):
+        for item, output in zip(batch, result.outputs, strict=True):
             item.future.set_result(output)
 
     # -- shutdown -----------------------------------------------------------------------------

@@ -10,8 +10,8 @@ would be sized wrongly by the autoscaler.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 BACKENDS = ("auto", "torch", "emulated")
 

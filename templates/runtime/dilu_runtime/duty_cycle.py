@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 # A balance this close to zero is zero: accrual over a computed delay can land a rounding error
 # short of it, and a clock cannot advance by 1e-17 s.

@@ -18,8 +18,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .handler import Handler, HandlerContext
 from .profile import LatencyTable, load_profile
@@ -78,7 +79,11 @@ class GpuBackend:
 
 def _check_outputs(outputs: Any, n: int) -> list[Any]:
     if not isinstance(outputs, (list, tuple)) or len(outputs) != n:
-        got = f"{type(outputs).__name__} of length {len(outputs)}" if hasattr(outputs, "__len__") else type(outputs).__name__
+        got = (
+            f"{type(outputs).__name__} of length {len(outputs)}"
+            if hasattr(outputs, "__len__")
+            else type(outputs).__name__
+        )
         raise TypeError(f"infer must return a list with one output per item ({n}), got {got}")
     return list(outputs)
 
@@ -101,7 +106,7 @@ class EmulatedGpu(GpuBackend):
         self.busy_log = busy_log if busy_log is not None else BusyLog()
 
     @classmethod
-    def from_profile_file(cls, path: str, **kwargs: Any) -> "EmulatedGpu":
+    def from_profile_file(cls, path: str, **kwargs: Any) -> EmulatedGpu:
         return cls(LatencyTable(load_profile(path)), **kwargs)
 
     def context(self, batch: int, sm_limit: float) -> HandlerContext:
@@ -185,7 +190,9 @@ def select_backend(kind: str, profile_file: str | None) -> GpuBackend:
         if torch is not None:
             return TorchGpu(torch)
         if kind == "torch":
-            raise RuntimeError("DILU_GPU_BACKEND=torch but PyTorch with a usable CUDA device is not available")
+            raise RuntimeError(
+                "DILU_GPU_BACKEND=torch but PyTorch with a usable CUDA device is not available"
+            )
     if profile_file is None:
         raise RuntimeError(
             "no usable GPU, and the emulated GPU needs DILU_PROFILE_FILE "

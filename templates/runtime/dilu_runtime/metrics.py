@@ -11,8 +11,27 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 # Buckets from 1 ms to 60 s: DL batches span both ends.
 LATENCY_BUCKETS = (
-    0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75,
-    1.0, 1.5, 2.5, 5.0, 10.0, 30.0, 60.0,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.02,
+    0.03,
+    0.05,
+    0.075,
+    0.1,
+    0.15,
+    0.2,
+    0.3,
+    0.5,
+    0.75,
+    1.0,
+    1.5,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
 )
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 
@@ -48,9 +67,7 @@ class RuntimeMetrics:
         )
         self.queue_depth = Gauge("dilu_queue_depth", "Requests waiting for a batch.", registry=r)
         self.inflight = Gauge("dilu_inflight_requests", "Requests being served now.", registry=r)
-        self.gpu_busy = Counter(
-            "dilu_gpu_busy_seconds", "Seconds the GPU step was running.", registry=r
-        )
+        self.gpu_busy = Counter("dilu_gpu_busy_seconds", "Seconds the GPU step was running.", registry=r)
         self.throttled = Counter(
             "dilu_quota_throttled_seconds",
             "Seconds batches waited for time-slice tokens (the quota, not the batching wait).",
@@ -60,9 +77,7 @@ class RuntimeMetrics:
         self.sm_limit = Gauge(
             "dilu_sm_limit_percent", "MPS active-thread percentage l of this process.", registry=r
         )
-        self.duty_cycle = Gauge(
-            "dilu_duty_cycle_ratio", "Share of time GPU work may run, q / l.", registry=r
-        )
+        self.duty_cycle = Gauge("dilu_duty_cycle_ratio", "Share of time GPU work may run, q / l.", registry=r)
         self.quota_generation = Gauge(
             "dilu_quota_generation", "Generation of the quota file last applied.", registry=r
         )

@@ -95,7 +95,8 @@ def parse_function_profile(text: str, file: str) -> Profile:
     if doc.get("apiVersion") != API_VERSION or doc.get("kind") != KIND:
         raise ProfileError(
             file,
-            f"apiVersion/kind: expected {API_VERSION} {KIND}, got {doc.get('apiVersion')!r} {doc.get('kind')!r}",
+            f"apiVersion/kind: expected {API_VERSION} {KIND}, "
+            f"got {doc.get('apiVersion')!r} {doc.get('kind')!r}",
         )
     spec = doc.get("spec")
     if not isinstance(spec, dict):
@@ -126,10 +127,12 @@ def parse_csv_profile(text: str, file: str) -> Profile:
             continue
         if len(cells) != 4:
             raise ProfileError(
-                file, f"expected 4 columns (batch, SM %, latency in s, throughput in rps), found {len(cells)}", lineno
+                file,
+                f"expected 4 columns (batch, SM %, latency in s, throughput in rps), found {len(cells)}",
+                lineno,
             )
         values: list[float] = []
-        for name, cell in zip(CSV_HEADER, cells):
+        for name, cell in zip(CSV_HEADER, cells, strict=True):
             try:
                 v = float(cell)
             except ValueError:
@@ -139,7 +142,9 @@ def parse_csv_profile(text: str, file: str) -> Profile:
             values.append(v)
         batch, sm, latency_s, rps = values
         if batch != int(batch) or sm > 100:
-            raise ProfileError(file, f"batch must be an integer and SM % at most 100, got {cells[0]}, {cells[1]}", lineno)
+            raise ProfileError(
+                file, f"batch must be an integer and SM % at most 100, got {cells[0]}, {cells[1]}", lineno
+            )
         points.append(ProfilePoint(int(batch), sm, latency_s * 1000.0, rps))
     if not points:
         raise ProfileError(file, "no points")

@@ -13,8 +13,9 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger("dilu_runtime.quota")
 
@@ -70,7 +71,9 @@ def parse_quota(text: str) -> QuotaState:
         sm_request=_percent(doc, "smRequest", optional=True),
         allocation_id=doc.get("allocationId") if isinstance(doc.get("allocationId"), str) else None,
         gpu_index=gpu_index if isinstance(gpu_index, int) and not isinstance(gpu_index, bool) else None,
-        memory_mib=float(memory) if isinstance(memory, (int, float)) and not isinstance(memory, bool) else None,
+        memory_mib=float(memory)
+        if isinstance(memory, (int, float)) and not isinstance(memory, bool)
+        else None,
     )
 
 

@@ -62,7 +62,13 @@ async def _serve(runtime: Runtime, cfg: hypercorn.config.Config) -> None:
 def serve(handler: Handler | Any | str, *, listen: str | None = None) -> None:
     """Loads config from the environment, starts the runtime and serves until SIGTERM."""
     configure_logging()
-    h = handler if isinstance(handler, Handler) else load_handler(handler) if isinstance(handler, str) else handler_from(handler)
+    h = (
+        handler
+        if isinstance(handler, Handler)
+        else load_handler(handler)
+        if isinstance(handler, str)
+        else handler_from(handler)
+    )
     config = load_config()
     runtime = create_runtime(h, config)
     host, port = parse_listen(listen or os.environ.get("DILU_LISTEN") or DEFAULT_LISTEN)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .batcher import DynamicBatcher
 from .config import RuntimeConfig
@@ -205,7 +206,7 @@ class Runtime:
     def _step(self, items: list[Any]) -> StepResult:
         return self.backend.run(self.handler, self.model, items, self.ctx)
 
-    def submit(self, item: Any) -> "Future[Any]":
+    def submit(self, item: Any) -> Future[Any]:
         """Queues one preprocessed item for the GPU; the future holds its output."""
         return self.batcher.submit(item)
 

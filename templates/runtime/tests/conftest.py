@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from runtime_helpers import RESNET152_CSV, FakeClock
 
 from dilu_runtime.profile import LatencyTable, load_profile
-from runtime_helpers import RESNET152_CSV, FakeClock
 
 
 @pytest.fixture

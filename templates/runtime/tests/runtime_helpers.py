@@ -1,16 +1,17 @@
 """Helpers shared by the runtime tests."""
+
 from __future__ import annotations
 
 import os
 import threading
 import time
-from typing import Any, Callable
-
+from collections.abc import Callable
+from typing import Any
 
 from dilu_runtime.config import RuntimeConfig
 from dilu_runtime.gpu import EmulatedGpu
 from dilu_runtime.handler import Handler
-from dilu_runtime.profile import LatencyTable, Profile, ProfilePoint, load_profile
+from dilu_runtime.profile import LatencyTable, Profile, ProfilePoint
 from dilu_runtime.service import Runtime
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
@@ -88,7 +89,9 @@ def write_quota(path: str, quota: float, generation: int, sm_limit: float | None
     os.rename(tmp, path)
 
 
-async def asgi_call(app: Any, method: str, path: str, body: bytes = b"", headers: list | None = None) -> tuple[int, dict, bytes]:
+async def asgi_call(
+    app: Any, method: str, path: str, body: bytes = b"", headers: list | None = None
+) -> tuple[int, dict, bytes]:
     """Calls an ASGI app once, as a server would; returns status, headers and body."""
     scope = {
         "type": "http",

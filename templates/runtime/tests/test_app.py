@@ -2,9 +2,10 @@ import asyncio
 import json
 import threading
 
+from runtime_helpers import asgi_call, echo_handler, flat_table, make_runtime, wait_until
+
 from dilu_runtime.app import create_app, encode_response
 from dilu_runtime.handler import Handler, Response
-from runtime_helpers import asgi_call, echo_handler, flat_table, make_runtime, wait_until
 
 
 def run(coro):
@@ -75,7 +76,9 @@ def test_concurrent_requests_are_batched_together():
     rt.start(background=False)
 
     async def many():
-        return await asyncio.gather(*[asgi_call(app, "POST", "/", json.dumps({"inputs": [i]}).encode()) for i in range(8)])
+        return await asyncio.gather(
+            *[asgi_call(app, "POST", "/", json.dumps({"inputs": [i]}).encode()) for i in range(8)]
+        )
 
     results = run(many())
     assert all(s == 200 for s, _, _ in results)

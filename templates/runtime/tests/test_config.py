@@ -39,7 +39,11 @@ def test_dilu_sm_limit_is_the_fallback_for_l():
         ("DILU_BATCH", "0", "DILU_BATCH: must be an integer in 1..4096, got '0'"),
         ("DILU_BATCH", "8.5", "DILU_BATCH: must be an integer in 1..4096, got '8.5'"),
         ("DILU_BATCH_WAIT_MS", "soon", "DILU_BATCH_WAIT_MS: must be a number in 0..10000"),
-        ("CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", "150", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE: must be a number in 1..100"),
+        (
+            "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE",
+            "150",
+            "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE: must be a number in 1..100",
+        ),
         ("DILU_QUOTA_POLL_MS", "500", "DILU_QUOTA_POLL_MS: must be a number in 5..100"),
         ("DILU_GPU_BACKEND", "rocm", "DILU_GPU_BACKEND: must be one of auto, torch, emulated, got 'rocm'"),
     ],

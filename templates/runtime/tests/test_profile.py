@@ -1,6 +1,12 @@
 import pytest
 
-from dilu_runtime.profile import LatencyTable, ProfileError, load_profile, parse_csv_profile, parse_function_profile
+from dilu_runtime.profile import (
+    LatencyTable,
+    ProfileError,
+    load_profile,
+    parse_csv_profile,
+    parse_function_profile,
+)
 
 YAML = """
 apiVersion: dilu.dev/v1alpha1
@@ -46,7 +52,7 @@ def test_interpolation_is_exact_at_points_and_between_them_in_one_over_sm():
 def test_latency_never_rises_with_sm_on_the_published_grid(resnet152):
     for b in (1, 3, 8, 24):
         values = [resnet152.latency_ms(b, s) for s in range(10, 101, 5)]
-        assert all(x >= y - 1.5 for x, y in zip(values, values[1:])), (b, values)
+        assert all(x >= y - 1.5 for x, y in zip(values, values[1:], strict=False)), (b, values)
 
 
 def test_memory_falls_back_to_the_instance_footprint():

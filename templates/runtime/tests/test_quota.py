@@ -2,9 +2,9 @@ import json
 import os
 
 import pytest
+from runtime_helpers import wait_until, write_quota
 
 from dilu_runtime.quota import QuotaFileError, QuotaWatcher, parse_quota
-from runtime_helpers import wait_until, write_quota
 
 GOOD = {"version": 1, "quota": 40, "smLimit": 50, "smRequest": 30, "generation": 7, "allocationId": "a-1"}
 
@@ -31,7 +31,10 @@ def test_sm_limit_may_be_null_until_the_node_agent_matched_the_pod():
     ],
 )
 def test_bad_files_name_the_field(change, message):
-    with pytest.raises(QuotaFileError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(
+        QuotaFileError,
+        match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]"),
+    ):
         parse_quota(json.dumps({**GOOD, **change}))
 
 
@@ -45,7 +48,9 @@ def test_watcher_follows_renames_and_only_higher_generations(tmp_path):
     write_quota(path, 40, generation=1)
     seen = []
     errors = []
-    w = QuotaWatcher(path, lambda s: seen.append((s.quota, s.generation)), poll_s=0.01, on_error=errors.append)
+    w = QuotaWatcher(
+        path, lambda s: seen.append((s.quota, s.generation)), poll_s=0.01, on_error=errors.append
+    )
     w.start()
     try:
         assert seen == [(40, 1)]

@@ -16,11 +16,11 @@ import threading
 import time
 
 import pytest
-
-from dilu_runtime.gpu import BusyLog, EmulatedGpu
-from dilu_runtime.config import RuntimeConfig
-from dilu_runtime.service import Runtime
 from runtime_helpers import echo_handler, write_quota
+
+from dilu_runtime.config import RuntimeConfig
+from dilu_runtime.gpu import BusyLog, EmulatedGpu
+from dilu_runtime.service import Runtime
 
 WINDOW_S = 10.0
 WARMUP_S = 0.5

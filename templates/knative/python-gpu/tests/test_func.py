@@ -10,7 +10,6 @@ import os
 import time
 
 import pytest
-
 from function import new
 
 
