@@ -147,8 +147,8 @@ class TorchGpu(GpuBackend):
         # Creating the context here, on the serving thread's process, is what makes MPS read
         # CUDA_MPS_ACTIVE_THREAD_PERCENTAGE; later changes to the variable have no effect.
         self.torch.cuda.init()
-        with self.torch.inference_mode():
-            return handler.load(ctx)
+        # Not under inference_mode: load_state_dict and dtype casts must see ordinary tensors.
+        return handler.load(ctx)
 
     def run(self, handler: Handler, model: Any, items: list[Any], ctx: HandlerContext) -> StepResult:
         torch = self.torch
