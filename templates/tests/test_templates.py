@@ -67,6 +67,27 @@ def knative_repo(tmp_path_factory):
     return str(out)
 
 
+def test_export_cli_writes_both_repositories_and_refuses_no_target(tmp_path):
+    script = os.path.join(TEMPLATES, "export.py")
+    r = subprocess.run(
+        [sys.executable, script, "--openfaas", str(tmp_path / "of"), "--knative", str(tmp_path / "kn")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [
+        str(tmp_path / "of" / "template" / "python3-http-gpu"),
+        str(tmp_path / "kn" / "python" / "gpu"),
+    ]
+    copied = tmp_path / "kn" / "python" / "gpu" / "dilu_runtime" / "duty_cycle.py"
+    original = os.path.join(TEMPLATES, "runtime", "dilu_runtime", "duty_cycle.py")
+    assert copied.read_text() == open(original).read()
+    assert not list((tmp_path / "of").rglob("__pycache__"))
+    r = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "give --openfaas OUT and/or --knative OUT" in r.stderr
+
+
 # -- OpenFaaS --------------------------------------------------------------------------------
 
 
