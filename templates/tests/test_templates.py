@@ -115,6 +115,7 @@ def test_openfaas_template_has_what_faas_cli_reads(openfaas_repo):
     listen = re.search(r'DILU_LISTEN="127\.0\.0\.1:(\d+)"', docker)
     assert upstream and listen and upstream.group(1) == listen.group(1)
     assert 'fprocess="python index.py"' in docker and 'CMD ["fwatchdog"]' in docker
+    assert 'ready_path="/healthz"' in docker  # the watchdog's /_/ready reflects the model's state
     for copied in (
         "COPY --chown=app:app dilu_runtime/",
         "COPY --chown=app:app function/",
