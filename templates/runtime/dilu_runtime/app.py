@@ -117,6 +117,9 @@ def create_app(
         metrics.inflight.inc()
         try:
             code = await _invoke(scope, receive, send)
+        except asyncio.CancelledError:
+            code = 499  # the client went away; its queued request was dropped (nginx's code)
+            raise
         finally:
             metrics.inflight.dec()
             metrics.requests.labels(str(code)).inc()

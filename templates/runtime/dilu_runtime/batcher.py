@@ -41,6 +41,11 @@ class WorkItem:
     started_at: float | None = None
 
 
+def _fail(item: WorkItem, err: BaseException) -> None:
+    if not item.future.done():
+        item.future.set_exception(err)
+
+
 class DynamicBatcher:
     def __init__(
         self,
@@ -133,6 +138,10 @@ class DynamicBatcher:
                 return
             try:
                 self._run_batch(batch)
+            except Exception:  # the one GPU worker must outlive any single batch
+                log.exception("batch failed outside the GPU step")
+                for item in batch:
+                    _fail(item, RuntimeError("internal error while running the batch"))
             finally:
                 with self._cond:
                     self._running_batch = False
@@ -142,10 +151,15 @@ class DynamicBatcher:
         gate_started = self._clock()
         if not self._gate.acquire():
             for item in batch:
-                item.future.set_exception(Draining("the instance stopped before the request ran"))
+                _fail(item, Draining("the instance stopped before the request ran"))
             return
         throttled = self._clock() - gate_started
         self._top_up(batch)
+        # A request whose client went away (its future cancelled) is dropped here, and the
+        # ones that stay can no longer be cancelled: the GPU runs only for requests still wanted.
+        batch[:] = [item for item in batch if item.future.set_running_or_notify_cancel()]
+        if not batch:
+            return
         started = self._clock()
         for item in batch:
             item.started_at = started
@@ -155,7 +169,7 @@ class DynamicBatcher:
         except Exception as err:
             log.exception("GPU step failed for a batch of %d", len(batch))
             for item in batch:
-                item.future.set_exception(err)
+                _fail(item, err)
             return
         self._gate.charge(result.busy_s)
         self.batches += 1
@@ -197,6 +211,6 @@ class DynamicBatcher:
             self._cond.notify_all()
         self._gate.close()
         for item in leftover:
-            item.future.set_exception(Draining("the instance stopped before the request ran"))
+            _fail(item, Draining("the instance stopped before the request ran"))
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -132,3 +132,33 @@ def test_the_quota_gate_holds_batches_and_late_arrivals_join():
     assert time.monotonic() - t0 >= 0.12
     assert step.batches[-1] == [1, 2]
     b.stop()
+
+
+def test_a_request_cancelled_while_queued_is_dropped_and_the_worker_survives():
+    step = RecordingStep(seconds=0.05)
+    b = make(step, max_batch=4, max_wait_s=0.0)
+    first = b.submit(0)  # occupies the GPU for 50 ms
+    time.sleep(0.01)
+    gone = b.submit(1)
+    kept = b.submit(2)
+    assert gone.cancel()  # the client disconnected while the request was queued
+    assert first.result(2) == 0 and kept.result(2) == 20
+    assert step.batches == [[0], [2]]
+    assert b.submit(3).result(2) == 30
+    b.stop()
+
+
+def test_an_internal_error_fails_the_batch_but_not_the_worker():
+    calls = []
+
+    def step(items):
+        calls.append(items)
+        if len(calls) == 1:
+            return StepResult(outputs=[], busy_s=0.0)  # wrong length: zip(strict=True) raises
+        return StepResult(outputs=[i * 10 for i in items], busy_s=0.0)
+
+    b = make(step, max_batch=1)
+    with pytest.raises(RuntimeError, match="internal error"):
+        b.submit(1).result(2)
+    assert b.submit(2).result(2) == 20
+    b.stop()
