@@ -143,3 +143,26 @@ def test_response_encoding():
     assert encode_response("hi").body == b"hi"
     r = encode_response(Response(201, b"\x00", {"X-Id": "7"}))
     assert (r.status, r.body, r.headers["x-id"]) == (201, b"\x00", "7")
+
+
+def test_a_client_that_goes_away_is_counted_as_499_and_serving_goes_on():
+    rt = make_runtime(flat_table(100.0), handler=json_handler(), batch=1, batch_wait_ms=0)
+    app = create_app(rt, manage_lifespan=False)
+    rt.start(background=False)
+
+    async def scenario():
+        busy = asyncio.create_task(asgi_call(app, "POST", "/", b'{"inputs": [1]}'))
+        await asyncio.sleep(0.02)  # the first request holds the GPU for 100 ms
+        leaving = asyncio.create_task(asgi_call(app, "POST", "/", b'{"inputs": [2]}'))
+        await asyncio.sleep(0.02)
+        leaving.cancel()
+        first = await busy
+        after = await asgi_call(app, "POST", "/", b'{"inputs": [3]}')
+        return first, after
+
+    first, after = run(scenario())
+    assert first[0] == 200 and after[0] == 200
+    _, _, text = run(asgi_call(app, "GET", "/metrics"))
+    assert 'dilu_requests_total{code="499"} 1.0' in text.decode()
+    assert "dilu_batch_size_count 2.0" in text.decode()  # the cancelled request never ran
+    rt.drain(1)
