@@ -15,6 +15,7 @@ the outputs and the seconds the device was busy):
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 import time
@@ -37,18 +38,19 @@ class StepResult:
 
 
 class BusyLog:
-    """Intervals during which the (emulated) device was busy, kept by the device itself."""
+    """Intervals during which the device was busy, as recorded by the backend itself.
 
-    def __init__(self, keep: int = 100_000) -> None:
+    A bounded deque: enough history for measuring windows of many seconds, constant memory in
+    a long-running instance.
+    """
+
+    def __init__(self, keep: int = 50_000) -> None:
         self._lock = threading.Lock()
-        self._intervals: list[tuple[float, float]] = []
-        self._keep = keep
+        self._intervals: collections.deque[tuple[float, float]] = collections.deque(maxlen=keep)
 
     def add(self, start: float, end: float) -> None:
         with self._lock:
             self._intervals.append((start, end))
-            if len(self._intervals) > self._keep:
-                del self._intervals[: len(self._intervals) - self._keep]
 
     def busy_fraction(self, t0: float, t1: float) -> float:
         """Share of [t0, t1] covered by busy intervals (they never overlap: one stream)."""

@@ -1,8 +1,8 @@
 """One function instance: model, GPU step, quota, batching and metrics wired together.
 
 `create_runtime(handler, config)` builds it; `start()` loads the model on a background thread
-(so /healthz can say "loading" meanwhile) and starts the quota watcher; `infer(request)` serves
-one request; `drain()` is what SIGTERM runs.
+(so /healthz can say "loading" meanwhile) and starts the quota watcher; `submit(item)` queues
+one preprocessed request for the GPU; `drain()` is what SIGTERM runs.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .batcher import DynamicBatcher
 from .config import RuntimeConfig
 from .duty_cycle import DutyCycleGate
 from .gpu import GpuBackend, StepResult, select_backend
-from .handler import Handler, HandlerContext, Request
+from .handler import Handler, HandlerContext
 from .metrics import RuntimeMetrics
 from .quota import QuotaState, QuotaWatcher
 
@@ -209,12 +209,6 @@ class Runtime:
     def submit(self, item: Any) -> Future[Any]:
         """Queues one preprocessed item for the GPU; the future holds its output."""
         return self.batcher.submit(item)
-
-    def infer(self, request: Request, timeout_s: float | None = None) -> Any:
-        """Synchronous path (profiler, tests): preprocess, batch, postprocess."""
-        item = self.handler.preprocess(request)
-        output = self.submit(item).result(timeout_s)
-        return self.handler.postprocess(output)
 
 
 def create_runtime(
