@@ -12,6 +12,25 @@ export type {
 export { validateInstanceRequest, validateNodeSpec } from './validate.js';
 export { CAPACITY_EPSILON, createCluster } from './cluster.js';
 export type { Cluster, ClusterSummary, GpuView, NodeView, PlacedInstance } from './cluster.js';
+export { BEST_FIT_WEIGHTS, DILU_WEIGHTS, diluScore, diluScoreParts } from './score.js';
+export type { DiluScoreParts, DiluWeights, GpuLoad, ScoredShape } from './score.js';
+export { PLACER_KINDS, REJECT_REASONS, createPlacer } from './placer.js';
+export type {
+  BestFitPlacerOptions,
+  ChooseResult,
+  DiluPlacerOptions,
+  EqualSlicePlacerOptions,
+  HasGpuPlacerOptions,
+  NoGpuFits,
+  PlaceRequest,
+  PlaceResult,
+  Placer,
+  PlacerDeps,
+  PlacerKind,
+  PlacerOptionsByKind,
+  RejectReason,
+  ResizeResult,
+} from './placer.js';
 export { createActiveGpuCounter, fragmentation, fragmentationByScan } from './fragmentation.js';
 export type { ActiveGpuCounter, ActiveGpuStats, Fragmentation } from './fragmentation.js';
 export { createRng, shuffleInPlace } from './rng.js';
