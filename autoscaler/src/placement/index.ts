@@ -31,6 +31,13 @@ export type {
   RejectReason,
   ResizeResult,
 } from './placer.js';
+export { createReservationBook } from './reservations.js';
+export type {
+  Reservation,
+  ReservationBook,
+  ReservationBookDeps,
+  ReserveResult,
+} from './reservations.js';
 export { createActiveGpuCounter, fragmentation, fragmentationByScan } from './fragmentation.js';
 export type { ActiveGpuCounter, ActiveGpuStats, Fragmentation } from './fragmentation.js';
 export { createRng, shuffleInPlace } from './rng.js';
