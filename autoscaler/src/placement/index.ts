@@ -40,4 +40,28 @@ export type {
 } from './reservations.js';
 export { createActiveGpuCounter, fragmentation, fragmentationByScan } from './fragmentation.js';
 export type { ActiveGpuCounter, ActiveGpuStats, Fragmentation } from './fragmentation.js';
+export {
+  FRAGMENT_CASES,
+  GPU_MILLI,
+  createFgdMeasure,
+  targetWorkload,
+  validateFgdNode,
+  validateFgdTask,
+  validateWorkload,
+} from './fgd.js';
+export type {
+  ClusterFragment,
+  FgdMeasure,
+  FgdNode,
+  FgdTask,
+  FragmentCase,
+  NodeFragment,
+  TargetWorkloadOptions,
+  WeightedTask,
+} from './fgd.js';
+export { fgdNodesFromCluster, fgdTaskFromRequest } from './fgd-cluster.js';
+export { openbTask, parseOpenbNodes, parseOpenbPods } from './openb-trace.js';
+export type { OpenbNode, OpenbPod } from './openb-trace.js';
+export { REPLAY_POLICIES, replayOpenb } from './openb-replay.js';
+export type { ReplayOptions, ReplayPoint, ReplayPolicy, ReplayResult } from './openb-replay.js';
 export { createRng, shuffleInPlace } from './rng.js';
