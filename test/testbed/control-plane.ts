@@ -5,7 +5,7 @@
 // Every process is started and stopped by PID; the run's folder (keys, kubeconfigs, logs) is
 // removed on stop, and on a failed start the failing component's log tail is in the error.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KWOK_STAGES_FILE } from './cache.js';
@@ -23,7 +23,7 @@ import {
 import { tailOf } from './log-tail.js';
 import { createCertificateAuthority, generateRsaKeyPair } from './pki.js';
 import { freePort } from './ports.js';
-import { startProcess, type ManagedProcess } from './processes.js';
+import { onAbnormalExit, startProcess, type ManagedProcess } from './processes.js';
 import { httpGet, httpOk, tcpAccepts, waitFor } from './readiness.js';
 
 /** What a test needs to reach the control plane; serialisable, so Jest workers can share it. */
@@ -87,20 +87,63 @@ function writeFile(path: string, text: string): string {
   return path;
 }
 
+const RUN_DIR_PREFIX = 'dilu-testbed-';
+const OWNER_FILE = 'owner.pid';
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes run folders left by test processes that were killed outright (SIGKILL, OOM): their
+ * components died with them (see processes.ts), but nothing could remove the folder.
+ */
+export function removeOrphanedRunDirs(parent = tmpdir()): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(parent)) {
+    if (!name.startsWith(RUN_DIR_PREFIX)) continue;
+    const dir = join(parent, name);
+    let owner = NaN;
+    try {
+      owner = Number(readFileSync(join(dir, OWNER_FILE), 'utf8'));
+    } catch {
+      continue; // Not ours, or still being created.
+    }
+    if (Number.isInteger(owner) && owner > 0 && !processAlive(owner)) {
+      rmSync(dir, { recursive: true, force: true });
+      removed.push(dir);
+    }
+  }
+  return removed;
+}
+
 export async function startControlPlane(opts: StartOptions): Promise<ControlPlane> {
   const log = opts.log ?? (() => undefined);
   const timeoutMs = opts.readyTimeoutMs ?? 90_000;
-  const runDir = mkdtempSync(join(tmpdir(), 'dilu-testbed-'));
+  for (const dir of removeOrphanedRunDirs()) log(`removed ${dir}, left by a killed run`);
+  const runDir = mkdtempSync(join(tmpdir(), RUN_DIR_PREFIX));
+  writeFileSync(join(runDir, OWNER_FILE), String(process.pid));
   const logDir = join(runDir, 'logs');
   const pkiDir = join(runDir, 'pki');
   mkdirSync(logDir);
   mkdirSync(pkiDir);
   const started: ManagedProcess[] = [];
+  const removeRunDir = (): void => {
+    if (opts.keepRunDir !== true) rmSync(runDir, { recursive: true, force: true });
+  };
+  // If the test process dies before stop(), the children are killed and this still runs.
+  const forgetRunDir = onAbnormalExit(removeRunDir);
 
   const stop = async (): Promise<void> => {
     // Reverse order: clients before the API server, the API server before its store.
     for (const p of [...started].reverse()) await p.stop();
-    if (opts.keepRunDir !== true) rmSync(runDir, { recursive: true, force: true });
+    forgetRunDir();
+    removeRunDir();
   };
 
   const launch = (name: string, args: string[]): ManagedProcess => {

@@ -54,6 +54,38 @@ describe('startProcess', () => {
     expect(alive(p.pid)).toBe(false);
   });
 
+  it('takes its children down when it is killed outright (SIGKILL)', async () => {
+    // A separate Node process starts a child through the compiled module (Jest's global setup
+    // has just run tsc -b) and is then killed with SIGKILL, which no handler can catch.
+    const compiled = new URL('../dist/testbed/processes.js', import.meta.url).href;
+    const parentLog = join(dir, 'parent.log');
+    const parent = startProcess({
+      name: 'parent',
+      command: process.execPath,
+      args: [
+        '--input-type=module',
+        '-e',
+        `const { startProcess } = await import(${JSON.stringify(compiled)});
+         const c = startProcess({ name: 'grandchild', command: process.execPath,
+           args: ['-e', 'setInterval(() => {}, 1000)'], logFile: ${JSON.stringify(join(dir, 'gc.log'))} });
+         console.log('grandchild=' + c.pid);
+         setInterval(() => {}, 1000);`,
+      ],
+      logFile: parentLog,
+    });
+    await logged(parentLog, 'grandchild=');
+    const grandchild = Number(/grandchild=(\d+)/.exec(readFileSync(parentLog, 'utf8'))?.[1]);
+    expect(alive(grandchild)).toBe(true);
+    // Not stop(): its SIGTERM would let the parent's own handler kill the grandchild.
+    process.kill(parent.pid, 'SIGKILL');
+    await parent.exited;
+    const deadline = Date.now() + 5000;
+    while (alive(grandchild) && Date.now() < deadline) await new Promise(r => setTimeout(r, 20));
+    const survived = alive(grandchild);
+    if (survived) process.kill(grandchild, 'SIGKILL'); // leave nothing behind even on failure
+    expect(survived).toBe(false);
+  });
+
   it('reports an early exit', async () => {
     const p = startProcess({
       name: 'quitter',

@@ -2,7 +2,7 @@
 // name), its output goes to a log file, and every child still running when this process exits is
 // killed, so a crashed or interrupted test run leaves nothing behind.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 
 export interface ExitStatus {
@@ -21,10 +21,21 @@ export interface ManagedProcess {
   stop(graceMs?: number): Promise<ExitStatus>;
 }
 
+/**
+ * util-linux's setpriv, if present: started through it with --pdeathsig, a child is killed by
+ * the kernel when this process dies, even by SIGKILL, which no handler here can catch.
+ * setpriv execs the command, so the PID stays the command's own.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find(f => existsSync(f));
+
 const running = new Map<number, string>();
+const exitCleanups = new Set<() => void>();
 let guardsInstalled = false;
 
-/** Kills every child still running; synchronous so it works from an 'exit' handler. */
+/**
+ * Kills every child still running, then runs the registered exit clean-ups (removing run
+ * folders); synchronous so it works from an 'exit' handler.
+ */
 export function killAllChildren(): void {
   for (const pid of running.keys()) {
     try {
@@ -34,6 +45,24 @@ export function killAllChildren(): void {
     }
   }
   running.clear();
+  for (const cleanup of exitCleanups) {
+    try {
+      cleanup();
+    } catch {
+      // Best effort: the process is ending.
+    }
+  }
+  exitCleanups.clear();
+}
+
+/**
+ * Registers a synchronous clean-up to run if this process exits or is signalled before the
+ * owner cleans up normally; the returned function unregisters it.
+ */
+export function onAbnormalExit(cleanup: () => void): () => void {
+  installGuards();
+  exitCleanups.add(cleanup);
+  return () => exitCleanups.delete(cleanup);
 }
 
 /** PIDs of children this process started and has not yet seen exit. */
@@ -67,7 +96,11 @@ export function startProcess(opts: {
   const fd = openSync(opts.logFile, 'a');
   const child = (() => {
     try {
-      return spawn(opts.command, opts.args, {
+      const [command, args] =
+        SETPRIV === undefined
+          ? [opts.command, opts.args]
+          : [SETPRIV, ['--pdeathsig', 'KILL', '--', opts.command, ...opts.args]];
+      return spawn(command, args, {
         stdio: ['ignore', fd, fd],
         env: opts.env ?? process.env,
         ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),

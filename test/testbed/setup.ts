@@ -147,12 +147,11 @@ function writeKwokStages(paths: TestbedPaths, kwokVersion: string, staging: stri
 }
 
 async function build(versions: TestbedVersions, paths: TestbedPaths): Promise<TestbedManifest> {
-  mkdirSync(paths.buildDir, { recursive: true });
   const staging = join(paths.buildDir, 'bin.partial');
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
   const env = goEnvironment(paths, staging);
   const goVersion = requireGo(versions.minimumGo, env);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
   const logFile = join(paths.buildDir, 'build.log');
   const run = createGoRunner({ env, logFile, cwd: paths.buildDir });
   say(`building with ${goVersion}, -p ${parallelism()}; log: ${logFile}`);
@@ -223,6 +222,8 @@ async function main(): Promise<void> {
   const paths = testbedPaths(versions);
   let status = inspectTestbed(paths);
   if (!status.ok || rebuild) {
+    // Before anything is written: without Go there is nothing to build with.
+    requireGo(versions.minimumGo, process.env);
     mkdirSync(paths.root, { recursive: true });
     const release = await acquireBuildLock(join(paths.root, `${paths.key}.lock`), pid =>
       say(`waiting for the build already running (pid ${pid})`),
