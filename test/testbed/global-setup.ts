@@ -1,8 +1,7 @@
 // Global setup of the Jest run in test/ (loaded by jest-global-setup.mjs): starts one control
 // plane for the whole run and hands its connection to the suites through
-// DILU_TESTBED_CONNECTION. Without a built test bed the
-// control-plane suites are skipped (one line says how to build it), except under CI, where
-// they fail.
+// DILU_TESTBED_CONNECTION. Without a built test bed the control-plane suites are skipped (one
+// line says how to build it), except under CI, where they fail.
 import { join } from 'node:path';
 import { locateTestbed } from './cache.js';
 import { startControlPlane, writeConnection, type ControlPlane } from './control-plane.js';
@@ -31,10 +30,18 @@ export default async function globalSetup(): Promise<void> {
   }
   const t0 = Date.now();
   const verbose = process.env['DILU_TESTBED_VERBOSE'] === '1';
-  const controlPlane = await startControlPlane({
-    binDir: paths.binDir,
-    keepRunDir: process.env['DILU_TESTBED_KEEP'] === '1',
-    ...(verbose ? { log: (line: string) => console.log(`testbed: ${line}`) } : {}),
+  const start = () =>
+    startControlPlane({
+      binDir: paths.binDir,
+      keepRunDir: process.env['DILU_TESTBED_KEEP'] === '1',
+      ...(verbose ? { log: (line: string) => console.log(`testbed: ${line}`) } : {}),
+    });
+  const controlPlane = await start().catch((err: unknown) => {
+    // Ports are chosen free and then handed to the components, so another process can take
+    // one in between; that is worth one more try, anything else is not.
+    if (!String(err).includes('address already in use')) throw err;
+    console.log('\ntestbed: a chosen port was taken before a component bound it; starting again');
+    return start();
   });
   globalThis.__diluControlPlane = controlPlane;
   const file = join(controlPlane.connection.runDir, 'connection.json');
