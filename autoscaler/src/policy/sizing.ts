@@ -340,16 +340,70 @@ export function describeInstance(
   );
 }
 
-export interface InstanceSizer {
-  /**
-   * sizeInstance, memoized: the configuration space per (predictor, knobs, SLO, class,
-   * pinned values, correction factor rounded to 0.01), the choice per load bucket (steps of
-   * 2^(1/4), about 19 %), so the answer moves only when the load moves noticeably.
-   */
-  size(predictor: Predictor, request?: SizingRequest): InstanceSizing;
+/**
+ * Everything derived from one function's (predictor, SLO, class, pinned values, knobs,
+ * correction factor): the corrected predictor, the sized configurations per load bucket,
+ * existing configurations described, latency floors. The policy asks it every tick.
+ */
+export interface SizingHandle {
+  /** The predictor with the (rounded) correction factor applied. */
+  readonly predictor: Predictor;
+  /** The correction factor applied, rounded to 0.01. */
+  readonly latencyFactor: number;
+  /** sizeInstance for this function at `loadRps` (its bucket), or load-blind. */
+  size(loadRps?: number): InstanceSizing;
+  /** describeInstance for an existing configuration. */
+  describe(config: InstanceConfigKey): InstanceSizing;
+  /** latencyFloorQuota on the corrected predictor (Infinity when l cannot meet the SLO). */
+  readonly floorQuota: (batch: number, smLimit: number) => number;
 }
 
-function spaceKey(request: SizingRequest, factor: number): string {
+export interface InstanceSizer {
+  /**
+   * sizeInstance, memoized: the configuration space per (predictor, SLO, class, pinned
+   * values, correction factor rounded to 0.01, the knobs sizing reads), the choice per
+   * load bucket (steps of 2^(1/4), about 19 %), so the answer moves only when the load
+   * moves noticeably.
+   */
+  size(predictor: Predictor, request?: SizingRequest): InstanceSizing;
+  /** describeInstance, memoized the same way. */
+  describe(
+    predictor: Predictor,
+    config: InstanceConfigKey,
+    request?: SizingRequest,
+  ): InstanceSizing;
+  /** The memoized handle for one function (request.loadRps is ignored). */
+  handle(predictor: Predictor, request?: SizingRequest): SizingHandle;
+}
+
+export interface InstanceConfigKey {
+  readonly batch: number;
+  readonly smRequest: number;
+  readonly smLimit: number;
+}
+
+/** The knobs whose values change what sizing answers. */
+const SIZING_KNOBS = [
+  'batchWaitFactor',
+  'sloFraction',
+  'overheadMs',
+  'minVerticalRange',
+  'rangeCostTolerance',
+  'smStep',
+  'sizingTieTolerance',
+  'kneeFraction',
+  'bestEffortRequestFraction',
+  'correctionMaxFactor',
+  'scaleOutUtilization',
+  'targetUtilization',
+] as const satisfies readonly (keyof PolicyKnobs)[];
+
+/** The correction factor as sizing applies it: >= 1, in steps of 0.01. */
+export function roundedFactor(factor: number | undefined): number {
+  return Math.max(1, Math.round((factor ?? 1) * 100) / 100);
+}
+
+function spaceKey(request: SizingRequest, factor: number, knobsKey: string): string {
   const f = request.fixed ?? {};
   const parts = [
     request.class,
@@ -361,7 +415,7 @@ function spaceKey(request: SizingRequest, factor: number): string {
     f.memoryMiB,
     request.memoryMiB,
   ];
-  return parts.map(v => (v === undefined ? '' : String(v))).join('|');
+  return `${knobsKey}#${parts.map(v => (v === undefined ? '' : String(v))).join('|')}`;
 }
 
 /** Load buckets: geometric steps of 2^(1/4); 0 stays 0. */
@@ -370,50 +424,89 @@ export function loadBucket(loadRps: number): number {
   return Math.pow(2, Math.round(4 * Math.log2(loadRps)) / 4);
 }
 
-interface CacheEntry {
-  readonly space: SizingSpace;
-  readonly byLoad: Map<number, InstanceSizing>;
-  efficient?: InstanceSizing;
-}
-
-/**
- * A memoizing sizer shared by the policy, the simulator and the webhook. Keyed weakly by
- * predictor and knobs objects, so dropping a function's predictor frees its entries.
- */
-export function createInstanceSizer(): InstanceSizer {
-  const cache = new WeakMap<Predictor, WeakMap<PolicyKnobs, Map<string, CacheEntry>>>();
+function createHandle(space: SizingSpace, request: SizingRequest): SizingHandle {
+  const byLoad = new Map<number, InstanceSizing>();
+  const described = new Map<string, InstanceSizing>();
+  const floors = new Map<number, number>();
+  let efficient: InstanceSizing | undefined;
+  const { predictor, knobs } = space;
+  const latencyFactor = roundedFactor(request.latencyFactor);
+  const slo = space.bestEffort === undefined ? space.sloMs : undefined;
   return {
-    size(predictor, request = {}) {
-      const knobs = request.knobs ?? DEFAULT_KNOBS;
-      const factor = Math.max(1, Math.round((request.latencyFactor ?? 1) * 100) / 100);
-      const key = spaceKey(request, factor);
-      let byKnobs = cache.get(predictor);
-      if (byKnobs === undefined) {
-        byKnobs = new WeakMap();
-        cache.set(predictor, byKnobs);
+    predictor,
+    latencyFactor,
+    size(loadRps) {
+      if (loadRps === undefined) {
+        efficient ??= choose(space, undefined);
+        return efficient;
       }
-      let entries = byKnobs.get(knobs);
-      if (entries === undefined) {
-        entries = new Map();
-        byKnobs.set(knobs, entries);
-      }
-      let entry = entries.get(key);
-      if (entry === undefined) {
-        const space = buildSpace(predictor, { ...request, knobs, latencyFactor: factor });
-        entry = { space, byLoad: new Map() };
-        entries.set(key, entry);
-      }
-      if (request.loadRps === undefined) {
-        entry.efficient ??= choose(entry.space, undefined);
-        return entry.efficient;
-      }
-      const bucket = loadBucket(request.loadRps);
-      let hit = entry.byLoad.get(bucket);
+      const bucket = loadBucket(loadRps);
+      let hit = byLoad.get(bucket);
       if (hit === undefined) {
-        hit = choose(entry.space, bucket);
-        entry.byLoad.set(bucket, hit);
+        hit = choose(space, bucket);
+        byLoad.set(bucket, hit);
       }
       return hit;
     },
+    describe(config) {
+      const key = `${config.batch}|${config.smRequest}|${config.smLimit}`;
+      let hit = described.get(key);
+      if (hit === undefined) {
+        // The space's predictor is already corrected: describe it at factor 1.
+        hit = describeInstance(predictor, config, { ...request, knobs, latencyFactor: 1 });
+        described.set(key, hit);
+      }
+      return hit;
+    },
+    floorQuota: (batch, smLimit) => {
+      if (slo === undefined) return 0;
+      const key = batch * 1000 + smLimit;
+      let hit = floors.get(key);
+      if (hit === undefined) {
+        hit = latencyFloorQuota(predictor, batch, smLimit, slo, knobs);
+        floors.set(key, hit);
+      }
+      return hit;
+    },
+  };
+}
+
+/**
+ * A memoizing sizer shared by the policy, the simulator and the webhook. Entries are held
+ * per predictor object (weakly: dropping a predictor frees them); functions with equal
+ * SLOs and knob values share them, so 10,000 functions of a few models size a few times.
+ */
+export function createInstanceSizer(): InstanceSizer {
+  const cache = new WeakMap<Predictor, Map<string, SizingHandle>>();
+  const knobKeys = new WeakMap<PolicyKnobs, string>();
+  const knobsKeyOf = (knobs: PolicyKnobs): string => {
+    let key = knobKeys.get(knobs);
+    if (key === undefined) {
+      key = SIZING_KNOBS.map(k => String(knobs[k])).join(',');
+      knobKeys.set(knobs, key);
+    }
+    return key;
+  };
+  const handle = (predictor: Predictor, request: SizingRequest = {}): SizingHandle => {
+    const knobs = request.knobs ?? DEFAULT_KNOBS;
+    const factor = roundedFactor(request.latencyFactor);
+    const key = spaceKey(request, factor, knobsKeyOf(knobs));
+    let entries = cache.get(predictor);
+    if (entries === undefined) {
+      entries = new Map();
+      cache.set(predictor, entries);
+    }
+    let hit = entries.get(key);
+    if (hit === undefined) {
+      const fixedRequest = { ...request, knobs, latencyFactor: factor, loadRps: undefined };
+      hit = createHandle(buildSpace(predictor, fixedRequest), fixedRequest);
+      entries.set(key, hit);
+    }
+    return hit;
+  };
+  return {
+    handle,
+    size: (predictor, request = {}) => handle(predictor, request).size(request.loadRps),
+    describe: (predictor, config, request = {}) => handle(predictor, request).describe(config),
   };
 }

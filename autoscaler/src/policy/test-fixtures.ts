@@ -5,7 +5,8 @@ import { createPredictor, loadProfile } from '../model/index.js';
 import type { FunctionSpecInput } from './spec.js';
 import { parseFunctionSpec } from './spec.js';
 import type { FunctionSpec } from './spec.js';
-import type { InstanceView } from './types.js';
+import { createPolicyState } from './state.js';
+import type { InstanceView, PolicyState } from './types.js';
 
 export const BUNDLED_DIR = fileURLToPath(
   new URL('../../data/profiles/dilu-a100/', import.meta.url),
@@ -65,3 +66,21 @@ export function instance(id: string, overrides: Partial<InstanceView> = {}): Ins
     ...overrides,
   };
 }
+
+/** A policy state whose load estimate sits exactly at `rps` (timers clean, initialized). */
+export function settledState(
+  rps: number,
+  nowS: number,
+  extra: Partial<PolicyState> = {},
+): PolicyState {
+  return {
+    ...createPolicyState(),
+    load: { level: rps, variance: 0, trend: 0, short: rps, lastSample: rps, samples: 100 },
+    lastTickS: nowS - 1,
+    initialized: true,
+    ...extra,
+  };
+}
+
+/** Knobs that make the load the policy provisions for equal to the samples. */
+export const EXACT = { uncertaintySigmas: 0, anticipateColdStart: false } as const;
