@@ -216,7 +216,8 @@ describe('introspective correction from observed latency', () => {
     const f = d?.state.correctionFactor ?? 1;
     if (move === 'up') expect(f).toBeGreaterThan(1);
     else expect(f).toBe(1);
-    expect(codes(d).includes('latency-alarm')).toBe(alarm || move === 'up');
+    expect(codes(d).includes('latency-alarm')).toBe(alarm);
+    expect(codes(d).includes('profile-correction')).toBe(move === 'up');
     if (alarm) {
       // one latencyQuotaStep (10 % of l = 4 points) on every ready instance, at least
       for (const id of ['a', 'b']) {

@@ -2,7 +2,7 @@ import type { Predictor } from '../model/index.js';
 import { restoreCorrection } from './correction.js';
 import type { InstanceFigures } from './fleet.js';
 import { assessInstances } from './fleet.js';
-import { planReplicas } from './horizontal.js';
+import { planReplicas, removalOrder } from './horizontal.js';
 import type { PolicyKnobs } from './knobs.js';
 import { requestLatencyBoundMs } from './latency-bound.js';
 import { foldSamples, forecastLoad, predictedLoad } from './load-estimator.js';
@@ -99,7 +99,6 @@ function decide(input: DecisionInput, handleFor: HandleFor): Decision {
     readyCount,
     sizing,
     bestSizing,
-    resizing: false,
     predictedRps,
     forecastRps,
     shortRps: Math.max(state.load.short, state.load.lastSample),
@@ -115,10 +114,7 @@ function decide(input: DecisionInput, handleFor: HandleFor): Decision {
 
   trackZeroLoad(ctx, samples);
   ctx.panic = updatePanic(ctx, prev);
-  if (decideResize(ctx)) {
-    ctx.sizing = bestSizing;
-    ctx.resizing = true;
-  }
+  if (decideResize(ctx)) ctx.sizing = bestSizing;
   const plan = planReplicas(ctx);
   const quotaChanges = planQuotas(ctx, plan.remove);
   return finish(ctx, quotaChanges, plan.desired, plan.add, plan.remove);
@@ -150,32 +146,17 @@ function hold(ctx: TickContext): Decision {
   if (desired !== n) {
     addReason(ctx, 'scale-bounds', `${n} -> ${desired} to honour min/max/initial scale`);
   }
-  const remove = desired < n ? removalByBound(ctx.figures, n - desired) : [];
+  const remove = desired < n ? removalOrder(ctx.figures, ctx.sizing).slice(0, n - desired) : [];
   return finish(ctx, [], desired, Math.max(0, desired - n), remove);
-}
-
-function removalByBound(figures: readonly InstanceFigures[], count: number): InstanceFigures[] {
-  return [...figures]
-    .sort((a, b) =>
-      a.view.ready !== b.view.ready
-        ? a.view.ready
-          ? 1
-          : -1
-        : a.reachableCapacity - b.reachableCapacity,
-    )
-    .slice(0, count);
 }
 
 /** Scale-to-zero grace: since when every sample (and the activator queue) was zero. */
 function trackZeroLoad(ctx: TickContext, samples: readonly number[]): void {
-  const { state, nowS } = ctx;
-  let lastNonZero = -1;
-  for (let i = 0; i < samples.length; i++) if ((samples[i] ?? 0) > 0) lastNonZero = i;
-  if (lastNonZero >= 0 || ctx.waiting > 0) {
-    state.zeroSinceS = null;
+  if (ctx.waiting > 0 || samples.some(v => v > 0)) {
+    ctx.state.zeroSinceS = null;
     return;
   }
-  state.zeroSinceS ??= nowS - samples.length + 1;
+  ctx.state.zeroSinceS ??= ctx.nowS - samples.length + 1;
 }
 
 /**
@@ -266,7 +247,7 @@ function introspect(
   }
   if (state.correctionFactor !== factor) {
     reasons.push({
-      code: 'latency-alarm',
+      code: 'profile-correction',
       message: `profile correction ${factor.toFixed(2)} -> ${state.correctionFactor.toFixed(2)}: observed p95 ${observed.toFixed(
         0,
       )} ms vs model bound ${bound.toFixed(0)} ms`,

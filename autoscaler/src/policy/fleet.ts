@@ -5,8 +5,6 @@ import type { InstanceView } from './types.js';
 /** What the model says about one instance this tick. */
 export interface InstanceFigures {
   readonly view: InstanceView;
-  /** Index in the caller's instance list (stable order for deterministic output). */
-  readonly index: number;
   /** Saturated throughput at the current quota, T(b, l) x q / l. */
   readonly capacityAtQuota: number;
   /** Saturated throughput at the limit, T(b, l). */
@@ -16,8 +14,6 @@ export interface InstanceFigures {
   readonly reachableCapacity: number;
   /** Smallest quota meeting the SLO bound (>= r); l when even l misses it. */
   readonly floorQuota: number;
-  /** False when even q = l misses the SLO bound with the current model. */
-  readonly floorMet: boolean;
 }
 
 /**
@@ -46,19 +42,16 @@ export function assessInstances(
     const headroom = v.quotaHeadroom / sameGpu;
     const reachableQuota = Math.max(v.quota, Math.min(v.smLimit, v.quota + headroom));
     const f = floorOf(v.batch, v.smLimit);
-    const floorMet = Number.isFinite(f);
     c.quota = v.quota;
     const capacityAtQuota = instanceCapacityRps(predictor, c);
     c.quota = reachableQuota;
     out[i] = {
       view: v,
-      index: i,
       capacityAtQuota,
       capacityAtLimit,
       reachableQuota,
       reachableCapacity: instanceCapacityRps(predictor, c),
-      floorQuota: Math.min(v.smLimit, Math.max(v.smRequest, floorMet ? f : v.smLimit)),
-      floorMet,
+      floorQuota: Math.min(v.smLimit, Math.max(v.smRequest, f)),
     };
   }
   return out;
@@ -90,5 +83,23 @@ function gpuSharing(instances: readonly InstanceView[]): Map<string, number> {
  */
 export function quotaForShare(f: InstanceFigures, shareRps: number, utilization: number): number {
   if (!(f.capacityAtLimit > 0)) return f.view.smLimit;
-  return Math.ceil((shareRps * f.view.smLimit) / (f.capacityAtLimit * utilization) - 1e-9);
+  const exact = (shareRps * f.view.smLimit) / (f.capacityAtLimit * utilization);
+  return Math.max(0, Math.ceil(exact - 1e-9));
+}
+
+/**
+ * The whole-percent quota nearest to carrying `shareRps` at `target` utilization, but never
+ * one that leaves it above `ceiling`. Rounding to the nearest step instead of always up saves
+ * half a step on average, which matters on small limits (one step of l = 10 is 10 % of the
+ * instance's capacity), and the ceiling keeps the result clear of the scale-up trigger.
+ */
+export function quotaNear(
+  f: InstanceFigures,
+  shareRps: number,
+  target: number,
+  ceiling: number,
+): number {
+  if (!(f.capacityAtLimit > 0)) return f.view.smLimit;
+  const exact = (shareRps * f.view.smLimit) / (f.capacityAtLimit * target);
+  return Math.max(Math.round(exact), quotaForShare(f, shareRps, ceiling));
 }

@@ -16,8 +16,6 @@ export interface TickContext {
   sizing: InstanceSizing;
   /** The configuration sizing chooses for the current forecast. */
   readonly bestSizing: InstanceSizing;
-  /** This tick adopts bestSizing and starts a new fleet (resize.ts). */
-  resizing: boolean;
   /** Load provisioned for now, rps. */
   readonly predictedRps: number;
   /** Load forecast at the cold-start horizon, rps. */

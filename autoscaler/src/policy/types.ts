@@ -82,6 +82,7 @@ export const REASON_CODES = [
   'quota-down',
   'latency-floor',
   'latency-alarm',
+  'profile-correction',
   'headroom-exhausted',
   'scale-out',
   'scale-in',

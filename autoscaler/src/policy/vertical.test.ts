@@ -10,7 +10,9 @@ import { EXACT, instance, settledState, spec, syntheticPredictor } from './test-
 const policy = createCoScalingPolicy();
 const predictor = syntheticPredictor();
 const T = 8000 / 36;
-const quotaFor = (shareRps: number, util = 0.85): number => Math.ceil((shareRps * 40) / (T * util));
+// The whole-percent quota nearest to 85 % utilization that keeps it at or below 90 %.
+const quotaFor = (shareRps: number): number =>
+  Math.max(Math.round((shareRps * 40) / (T * 0.85)), Math.ceil((shareRps * 40) / (T * 0.9) - 1e-9));
 
 function decide(
   instances: InstanceView[],

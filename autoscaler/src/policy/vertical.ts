@@ -1,5 +1,5 @@
 import type { InstanceFigures } from './fleet.js';
-import { quotaForShare } from './fleet.js';
+import { quotaNear } from './fleet.js';
 import type { TickContext } from './tick-context.js';
 import { addReason, rps } from './tick-context.js';
 import type { QuotaChange } from './types.js';
@@ -9,7 +9,8 @@ import type { QuotaChange } from './types.js';
  * instance must carry predicted / m on its own capacity T(b, l) x q / l.
  *
  * - Up, at once: an instance whose share exceeds scaleUpUtilization of its capacity goes to
- *   the quota that puts the share at targetUtilization; never below its latency floor; one
+ *   the whole-percent quota nearest to putting the share at targetUtilization (never above
+ *   scaleUpUtilization); never below its latency floor; one
  *   latencyQuotaStep more when observed latency nears the SLO.
  * - Down, lazily: when the load stayed below quotaDownUtilization of capacity for
  *   quotaDownDelayS (and no panic or latency alarm), quotas go to what the highest load of
@@ -65,13 +66,14 @@ function wantedQuota(
   const v = f.view;
   let target = Math.max(v.quota, f.floorQuota);
   if (share > k.scaleUpUtilization * f.capacityAtQuota) {
-    target = Math.max(target, quotaForShare(f, share, k.targetUtilization));
+    target = Math.max(target, quotaNear(f, share, k.targetUtilization, k.scaleUpUtilization));
   }
   if (ctx.latencyAlarm) {
     target = Math.max(target, v.quota + Math.max(1, Math.round(k.latencyQuotaStep * v.smLimit)));
   }
   if (lowerShare !== undefined && target === v.quota) {
-    target = Math.max(f.floorQuota, quotaForShare(f, lowerShare, k.targetUtilization));
+    const wanted = quotaNear(f, lowerShare, k.targetUtilization, k.scaleUpUtilization);
+    target = Math.max(f.floorQuota, wanted);
     target = Math.min(target, v.quota);
   }
   return Math.min(v.smLimit, Math.max(v.smRequest, target));
