@@ -1,17 +1,30 @@
+import type { Readable, Writable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { ProfileError } from '../model/index.js';
 import type { CliOutput } from './output.js';
 import { processOutput } from './output.js';
 import { runModelCheck } from './model-check.js';
 import { runPredict } from './predict.js';
-import { collect, numberIn } from './options.js';
+import { runProfileKnee } from './profile-knee.js';
+import { runProfileSearch } from './profile-search.js';
+import { ProtocolError } from '../profiling/jsonl-measure.js';
+import { collect, numberIn, oneOf } from './options.js';
 import { BUNDLED_PROFILES_DIR } from './paths.js';
 
 /**
  * Builds the `dilu` command tree. Each action stores its exit code instead of calling
  * process.exit, so the CLI can be driven from tests in-process.
  */
-export function buildCli(output: CliOutput, setExit: (code: number) => void): Command {
+export interface CliStdio {
+  readonly input: Readable;
+  readonly output: Writable;
+}
+
+export function buildCli(
+  output: CliOutput,
+  setExit: (code: number) => void,
+  stdio: CliStdio = { input: process.stdin, output: process.stdout },
+): Command {
   const program = new Command('dilu')
     .description('Introspective GPU elasticity for serverless DL on Kubernetes')
     .exitOverride()
@@ -59,6 +72,63 @@ export function buildCli(output: CliOutput, setExit: (code: number) => void): Co
       setExit(runPredict(opts, output));
     });
 
+  const profile = program.command('profile').description('profiling searches');
+  profile
+    .command('search')
+    .description('cheapest (batch, SM %) meeting a batch-latency SLO, with few measurements')
+    .option('--profile <file>', 'answer probes from a measured profile (.csv or .yaml)')
+    .option(
+      '--protocol <kind>',
+      "measure through a harness over stdin/stdout ('jsonl')",
+      oneOf(['jsonl']),
+    )
+    .requiredOption('--slo-ms <ms>', 'latency one batch may take', numberIn(0.001, 600000))
+    .option('--budget <n>', 'most configurations to measure', numberIn(1, 1000, true), 12)
+    .option('--sm-step <percent>', 'SM granularity', numberIn(1, 100, true), 10)
+    .option('--max-batch <n>', 'largest batch size to try', numberIn(1, 65536, true), 1024)
+    .option('--name <name>', 'function name for the FunctionProfile (protocol mode)', 'function')
+    .option('--gpu-model <name>', 'GPU model for the FunctionProfile (protocol mode)', 'unknown')
+    .option('--json', 'machine-readable output', false)
+    .action(
+      async (opts: {
+        profile?: string;
+        protocol?: 'jsonl';
+        sloMs: number;
+        budget: number;
+        smStep: number;
+        maxBatch: number;
+        name: string;
+        gpuModel: string;
+        json: boolean;
+      }) => {
+        setExit(await runProfileSearch(opts, output, stdio));
+      },
+    );
+  profile
+    .command('knee')
+    .description('smallest SM % giving nearly full-GPU throughput (best-effort/training jobs)')
+    .requiredOption('--profile <file>', 'measured profile (.csv or .yaml)')
+    .requiredOption('--batch <n>', 'batch size', numberIn(1, 65536, true))
+    .option(
+      '--threshold <fraction>',
+      'share of full-GPU throughput to keep',
+      numberIn(0.01, 1),
+      0.98,
+    )
+    .option('--sm-step <percent>', 'SM granularity', numberIn(1, 100, true), 5)
+    .option('--json', 'machine-readable output', false)
+    .action(
+      async (opts: {
+        profile: string;
+        batch: number;
+        threshold: number;
+        smStep: number;
+        json: boolean;
+      }) => {
+        setExit(await runProfileKnee(opts, output));
+      },
+    );
+
   return program;
 }
 
@@ -66,15 +136,16 @@ export function buildCli(output: CliOutput, setExit: (code: number) => void): Co
 export async function main(
   argv: readonly string[],
   output: CliOutput = processOutput,
+  stdio?: CliStdio,
 ): Promise<number> {
   let code = 0;
-  const program = buildCli(output, c => (code = c));
+  const program = buildCli(output, c => (code = c), stdio);
   try {
     await program.parseAsync([...argv]);
     return code;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof ProfileError) {
+    if (err instanceof ProfileError || err instanceof ProtocolError || err instanceof RangeError) {
       output.err(`error: ${err.message}`);
       return 2;
     }

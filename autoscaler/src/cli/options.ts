@@ -22,3 +22,13 @@ export function numberIn(min: number, max: number, integer = false) {
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
+
+/** Commander parser for one of a fixed set of words. */
+export function oneOf<T extends string>(allowed: readonly T[]) {
+  return (raw: string): T => {
+    if (!(allowed as readonly string[]).includes(raw)) {
+      throw new InvalidArgumentError(`expected one of ${allowed.join(', ')}, got '${raw}'`);
+    }
+    return raw as T;
+  };
+}
