@@ -1,18 +1,16 @@
-/**
- * Benchmark of one autoscaler tick: the co-scaling decision for 10,000 functions whose
- * instances sit on 1,000 GPUs, in one process. Prints tick time percentiles and RSS.
- *
- *   node autoscaler/dist/policy/bench.js [--functions 10000] [--gpus 1000] [--ticks 60]
- */
+// One autoscaler tick, printed as figures: `npm run bench -w @dilu/autoscaler`, or
+// `node autoscaler/dist/policy/bench/tick.bench.js [--functions 10000] [--gpus 1000] [--ticks 60]`.
+// The co-scaling decision for 10,000 functions whose instances sit on 1,000 GPUs, in one
+// process: tick time percentiles (wall and CPU) and RSS.
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Predictor } from '../model/index.js';
-import { createPredictor, loadProfile } from '../model/index.js';
-import { createCoScalingPolicy } from './decide.js';
-import { createInstanceSizer } from './sizing.js';
-import type { FunctionSpec } from './spec.js';
-import { parseFunctionSpec } from './spec.js';
-import type { Decision, InstanceView, PolicyState } from './types.js';
+import type { Predictor } from '../../model/index.js';
+import { createPredictor, loadProfile } from '../../model/index.js';
+import { createCoScalingPolicy } from '../decide.js';
+import { createInstanceSizer } from '../sizing.js';
+import type { FunctionSpec } from '../spec.js';
+import { parseFunctionSpec } from '../spec.js';
+import type { Decision, InstanceView, PolicyState } from '../types.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,7 +23,7 @@ const FUNCTIONS = Number(values.functions);
 const GPUS = Number(values.gpus);
 const TICKS = Number(values.ticks);
 
-const dir = fileURLToPath(new URL('../../data/profiles/dilu-a100/', import.meta.url));
+const dir = fileURLToPath(new URL('../../../data/profiles/dilu-a100/', import.meta.url));
 const models: [string, number[], number][] = [
   ['resnet152', [100, 200, 400], 400],
   ['bert_base', [100, 200, 400], 150],
