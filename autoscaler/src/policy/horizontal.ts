@@ -10,6 +10,29 @@ export interface ReplicaPlan {
   readonly remove: readonly InstanceFigures[];
 }
 
+/**
+ * The replica count, after the vertical dimension has been counted in: every instance is
+ * credited with the capacity at the quota its GPU lets it reach (vertical first), and
+ * instances are added only for what that cannot cover.
+ *
+ * Scale out (at once): the router spreads requests evenly over instances, so n instances
+ * are enough when the forecast <= scaleOutUtilization x n x (the smallest reachable
+ * capacity among them and a new instance). The forecast looks one cold start ahead, so new
+ * instances are ready when the load arrives.
+ *
+ * Scale in (lazy): once instances would sit at their floor quota r and fewer would carry
+ * the load at scaleInUtilization (< scaleOut, for hysteresis) for scaleDownDelayS, remove
+ * down to what the highest forecast seen in that window needs (Knative's
+ * scale-down-delay: the max over the window). Only ready instances count for what
+ * remains. Never in panic.
+ *
+ * Resize (resize.ts): when a new configuration is adopted, every existing instance is
+ * stale: enough new instances to carry the forecast on their own are started, and the
+ * stale ones leave, without further delay, as soon as the new ones carry the load.
+ *
+ * Then the Knative semantics: scale to zero, activation, initial scale, panic, rate
+ * limits, min/max scale.
+ */
 export function planReplicas(ctx: TickContext): ReplicaPlan {
   const { knobs: k, figures } = ctx;
   const n = figures.length;
