@@ -41,7 +41,7 @@ export const configSchema = z.object({
   defaultSmLimit: z.coerce.number().int().min(1).max(100).default(50),
   defaultMemoryMiB: positiveInt.default(4096),
   defaultBatch: z.coerce.number().int().min(1).max(4096).default(1),
-  /** SM limit over request for sized instances. @default 1.5 */
+  /** SM limit for a user-fixed request above the base limit: ceil(factor x r). @default 1.5 */
   limitFactor: z.coerce.number().min(1).max(100).default(1.5),
   /** Container names that never get the GPU. */
   sidecars: list.default(['queue-proxy', 'istio-proxy', 'linkerd-proxy']),

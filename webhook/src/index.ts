@@ -10,8 +10,14 @@ export { configSchema, loadConfig, ConfigError } from './config.js';
 export type { WebhookConfig } from './config.js';
 export { decide } from './decision/decide.js';
 export type { Decision, DecisionDefaults, DecisionSource } from './decision/decide.js';
-export { createInterimSizing } from './decision/sizing.js';
-export type { InstanceSize, SizeInstance, SizingRequest, SizingResult } from './decision/sizing.js';
+export { createPolicySizing } from './decision/sizing.js';
+export type {
+  FixedValues,
+  InstanceSize,
+  SizeInstance,
+  SizingRequest,
+  SizingResult,
+} from './decision/sizing.js';
 export {
   INSTANCE_DECISION_ANNOTATION,
   createInstanceDecisionStore,

@@ -7,7 +7,7 @@ import type { WebhookConfig } from './config.js';
 import { ConfigError } from './config.js';
 import type { DecisionDefaults } from './decision/decide.js';
 import type { SizeInstance } from './decision/sizing.js';
-import { createInterimSizing } from './decision/sizing.js';
+import { createPolicySizing } from './decision/sizing.js';
 import type { InstanceDecisionSource } from './instance-decisions/instance-decision.js';
 import {
   createInstanceDecisionStore,
@@ -59,7 +59,7 @@ export async function startWebhook(
     profiles: parts.profiles,
     decisions: parts.decisions,
     placement: parts.placement,
-    sizing: parts.sizing ?? createInterimSizing({ limitFactor: config.limitFactor }),
+    sizing: parts.sizing ?? createPolicySizing(),
     defaults: defaultsOf(config),
     rules: rulesOf(config),
     sidecars: new Set(config.sidecars),

@@ -338,7 +338,7 @@ describe('invalid pods are denied with the field named', () => {
   it('an SLO that no configuration can meet', async () => {
     const message = await denied(knativeRevisionPod({ annotations: { 'dilu.dev/slo-ms': '2' } }));
     expect(message).toMatch(
-      /^metadata\.annotations\[dilu\.dev\/slo-ms\]: no configuration meets a 2 ms batch SLO/,
+      /^metadata\.annotations\[dilu\.dev\/slo-ms\]: no configuration meets a 2 ms SLO: the fastest/,
     );
   });
 });

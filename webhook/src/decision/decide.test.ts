@@ -32,7 +32,7 @@ const sizing: SizeInstance = req => {
     ? { ok: false, reason: 'too tight' }
     : {
         ok: true,
-        size: { batch: req.batch ?? 4, smRequest: 20, smLimit: 30, memoryMiB: undefined },
+        size: { batch: req.fixed?.batch ?? 4, smRequest: 20, smLimit: 30, memoryMiB: undefined },
       };
 };
 

@@ -205,14 +205,21 @@ function memoSizing(
   input: DecideInput,
   sloMs: number | undefined,
 ): SizingResult {
-  const key = `sizing:${input.settings.class}:${sloMs ?? '-'}:${input.settings.batch ?? '-'}`;
+  const { settings, requested } = input;
+  const fixed = {
+    batch: settings.batch,
+    smRequest: settings.smRequest ?? requested.smRequest,
+    smLimit: settings.smLimit,
+    memoryMiB: settings.memoryMiB ?? requested.memoryMiB,
+  };
+  const key = `sizing:${settings.class}:${String(sloMs)}:${JSON.stringify(fixed)}`;
   const hit = entry.memo.get(key) as SizingResult | undefined;
   if (hit) return hit;
   const result = input.sizing({
     predictor: entry.predictor(),
-    class: input.settings.class,
+    class: settings.class,
     sloMs,
-    batch: input.settings.batch,
+    fixed,
   });
   entry.memo.set(key, result);
   return result;
