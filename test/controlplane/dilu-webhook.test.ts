@@ -37,7 +37,11 @@ const PROFILES = fileURLToPath(
 );
 
 /** A Knative revision pod as its ReplicaSet makes it: user-container plus queue-proxy. */
-function revisionPod(name: string, extraEnv: { name: string; value: string }[] = []): V1Pod {
+function revisionPod(
+  name: string,
+  extraEnv: { name: string; value: string }[] = [],
+  sloMs = '100',
+): V1Pod {
   return {
     metadata: {
       name,
@@ -46,7 +50,7 @@ function revisionPod(name: string, extraEnv: { name: string; value: string }[] =
         'serving.knative.dev/service': 'resnet',
         'serving.knative.dev/configuration': 'resnet',
       },
-      annotations: { 'dilu.dev/slo-ms': '100' },
+      annotations: { 'dilu.dev/slo-ms': sloMs },
     },
     spec: {
       containers: [
@@ -64,6 +68,56 @@ function revisionPod(name: string, extraEnv: { name: string; value: string }[] =
       ],
     },
   };
+}
+
+interface DecisionJson {
+  batch: number;
+  smRequest: number;
+  smLimit: number;
+  memoryMiB: number;
+  node: string;
+  gpuIndex: number;
+  reservation: string;
+  source: string;
+}
+
+/** The stored pod carries the webhook's mutation, and nothing else changed in the sidecar. */
+function expectMutated(stored: V1Pod, sent: V1Pod, namespace: string): DecisionJson {
+  const meta = stored.metadata!;
+  const annotations = meta.annotations!;
+  const decision = JSON.parse(annotations['dilu.dev/decision']!) as DecisionJson;
+  expect(decision.source).toBe('profile');
+  expect(annotations['dilu.dev/reservation']).toBe(decision.reservation);
+  expect(meta.labels!['dilu.dev/function']).toBe(`knative.${namespace}.resnet-00001`);
+  const spec = stored.spec!;
+  const [user, queueProxy] = spec.containers;
+  expect(user!.resources!.limits).toEqual({
+    [`dilu.dev/gpu${decision.gpuIndex}-sm`]: String(decision.smRequest),
+    [`dilu.dev/gpu${decision.gpuIndex}-mem`]: String(Math.ceil(decision.memoryMiB / 256)),
+  });
+  expect(user!.env).toEqual(
+    expect.arrayContaining([
+      { name: 'CUDA_MPS_ACTIVE_THREAD_PERCENTAGE', value: String(decision.smLimit) },
+      { name: 'DILU_BATCH', value: String(decision.batch) },
+      { name: 'DILU_SLO_MS', value: '100' },
+    ]),
+  );
+  expect(queueProxy!.env).toEqual(sent.spec!.containers[1]!.env);
+  expect(queueProxy!.resources).toEqual({
+    limits: undefined,
+    requests: { cpu: '25m' },
+    claims: undefined,
+  });
+  expect(
+    spec.affinity!.nodeAffinity!.requiredDuringSchedulingIgnoredDuringExecution!.nodeSelectorTerms,
+  ).toEqual([
+    {
+      matchExpressions: undefined,
+      matchFields: [{ key: 'metadata.name', operator: 'In', values: [decision.node] }],
+    },
+  ]);
+
+  return decision;
 }
 
 describeWithControlPlane('the dilu webhook and placement service', testbed => {
@@ -151,8 +205,7 @@ describeWithControlPlane('the dilu webhook and placement service', testbed => {
       'the API server calls the webhook',
       async () => {
         try {
-          const probe = revisionPod('probe');
-          probe.metadata = { ...probe.metadata, annotations: { 'dilu.dev/slo-ms': 'soon' } };
+          const probe = revisionPod('probe', [], 'soon');
           await core.createNamespacedPod({ namespace, body: probe, dryRun: 'All' });
           return false;
         } catch (err) {
@@ -179,49 +232,7 @@ describeWithControlPlane('the dilu webhook and placement service', testbed => {
     await core.createNamespacedPod({ namespace, body: sent });
     const stored = await core.readNamespacedPod({ namespace, name: 'resnet-1' });
 
-    const annotations = stored.metadata?.annotations ?? {};
-    const decision = JSON.parse(annotations['dilu.dev/decision'] ?? '{}') as {
-      batch: number;
-      smRequest: number;
-      smLimit: number;
-      memoryMiB: number;
-      node: string;
-      gpuIndex: number;
-      reservation: string;
-      source: string;
-    };
-    expect(decision.source).toBe('profile');
-    expect(annotations['dilu.dev/reservation']).toBe(decision.reservation);
-    expect(stored.metadata?.labels?.['dilu.dev/function']).toBe(
-      `knative.${namespace}.resnet-00001`,
-    );
-    const [user, queueProxy] = stored.spec?.containers ?? [];
-    expect(user?.resources?.limits).toEqual({
-      [`dilu.dev/gpu${decision.gpuIndex}-sm`]: String(decision.smRequest),
-      [`dilu.dev/gpu${decision.gpuIndex}-mem`]: String(Math.ceil(decision.memoryMiB / 256)),
-    });
-    expect(user?.env).toEqual(
-      expect.arrayContaining([
-        { name: 'CUDA_MPS_ACTIVE_THREAD_PERCENTAGE', value: String(decision.smLimit) },
-        { name: 'DILU_BATCH', value: String(decision.batch) },
-        { name: 'DILU_SLO_MS', value: '100' },
-      ]),
-    );
-    expect(queueProxy?.env).toEqual(sent.spec?.containers[1]?.env);
-    expect(queueProxy?.resources).toEqual({
-      limits: undefined,
-      requests: { cpu: '25m' },
-      claims: undefined,
-    });
-    expect(
-      stored.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
-        ?.nodeSelectorTerms,
-    ).toEqual([
-      {
-        matchExpressions: undefined,
-        matchFields: [{ key: 'metadata.name', operator: 'In', values: [decision.node] }],
-      },
-    ]);
+    const decision = expectMutated(stored, sent, namespace);
 
     // The placement service's pod informer sees the pod and takes its reservation over.
     const service = placement!.service;
