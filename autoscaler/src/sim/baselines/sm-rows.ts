@@ -22,6 +22,7 @@ export class SmRows {
   readonly #rowSm: Int16Array;
   readonly #onGpu: RowPod[][] = [];
   readonly #pods = new Map<number, RowPod>();
+  readonly #byFn = new Map<number, RowPod[]>();
 
   constructor(gpuCount: number) {
     this.#rowSm = new Int16Array(gpuCount * ROWS_PER_GPU).fill(-1);
@@ -36,10 +37,9 @@ export class SmRows {
     return this.#pods.get(id);
   }
 
+  /** The function's pods (a fresh array the caller may sort). */
   podsOf(fn: number): RowPod[] {
-    const out: RowPod[] = [];
-    for (const p of this.#pods.values()) if (p.fn === fn) out.push(p);
-    return out;
+    return [...(this.#byFn.get(fn) ?? [])];
   }
 
   /** SM partition of a row, or undefined while it has none. */
@@ -102,12 +102,18 @@ export class SmRows {
     if ((this.#rowSm[k] ?? -1) < 0) this.#rowSm[k] = pod.sm;
     this.#onGpu[pod.gpu]?.push(pod);
     this.#pods.set(pod.id, pod);
+    const list = this.#byFn.get(pod.fn);
+    if (list) list.push(pod);
+    else this.#byFn.set(pod.fn, [pod]);
   }
 
   remove(id: number): void {
     const pod = this.#pods.get(id);
     if (!pod) return;
     this.#pods.delete(id);
+    const mine = this.#byFn.get(pod.fn) ?? [];
+    const k = mine.indexOf(pod);
+    if (k >= 0) mine.splice(k, 1);
     const list = this.#onGpu[pod.gpu];
     if (!list) return;
     const i = list.indexOf(pod);
