@@ -1,2 +1,3 @@
 export * from './model/index.js';
 export * from './profiling/index.js';
+export * from './placement/index.js';
