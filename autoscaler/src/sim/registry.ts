@@ -2,44 +2,42 @@ import { createExclusiveKpa } from './baselines/exclusive-kpa.js';
 import { createFastGshare } from './baselines/fast-gshare.js';
 import { createHasGpu } from './baselines/has-gpu.js';
 import { createMpsStatic } from './baselines/mps-static.js';
+import { placementPlacer } from './placement-adapter.js';
+import type { Placer } from './policy.js';
 import type { PolicyFactories } from './run.js';
 import type { Scenario } from './scenario.js';
-import { firstFitPlacer } from './testing.js';
 
 /**
- * The policies `dilu simulate` compares, each with the placer it runs with.
+ * The policies `dilu simulate` compares, each with the placer it runs with. Placement and the
+ * fragmentation metric are the placement module's (autoscaler/src/placement), as in the
+ * placement service: exclusive-kpa uses its `exclusive` placer, mps-static its `equal-slice`
+ * placer (and `exclusive` for models larger than a slice), HAS-GPU and FaST-GShare place with
+ * their own SM rows and are only recorded on the cluster.
  *
- * INTERIM: until the placement module (autoscaler/src/placement) and the production policy
- * (autoscaler/src/policy) are merged, the baselines place with the first-fit test placer and
- * `dilu` is unavailable. On merge: exclusive and equal-slice placers and the fragmentation
- * metric come from the placement module, `dilu` is the production policy with complementary
- * placement.
+ * INTERIM: `dilu` waits for the production policy (autoscaler/src/policy) to merge.
  */
 export function defaultFactories(): PolicyFactories {
   const gpus = (s: Scenario): number => s.cluster.nodes * s.cluster.gpusPerNode;
+  const recordOnly = (s: Scenario): Placer =>
+    placementPlacer(s, { exclusive: undefined }, () => 'exclusive');
   return {
     dilu: () => {
       throw new Error('the dilu policy is not wired yet (waiting for autoscaler/src/policy)');
     },
-    'has-gpu': s => ({
-      policy: createHasGpu(gpus(s)),
-      placer: firstFitPlacer(gpus(s), s.cluster.gpu.memoryMiB),
-    }),
-    'fast-gshare': s => ({
-      policy: createFastGshare(gpus(s)),
-      placer: firstFitPlacer(gpus(s), s.cluster.gpu.memoryMiB),
-    }),
+    'has-gpu': s => ({ policy: createHasGpu(gpus(s)), placer: recordOnly(s) }),
+    'fast-gshare': s => ({ policy: createFastGshare(gpus(s)), placer: recordOnly(s) }),
     'mps-static': s => {
       const policy = createMpsStatic(s.kpa, s.cluster, s.functions, s.mpsSlicesPerGpu);
-      return {
-        policy,
-        placer: firstFitPlacer(gpus(s), s.cluster.gpu.memoryMiB, { slotsPerGpu: policy.slices }),
-        settings: { slicesPerGpu: policy.slices },
-      };
+      const placer = placementPlacer(
+        s,
+        { 'equal-slice': { slots: policy.slices }, exclusive: {} },
+        x => (x.exclusive ? 'exclusive' : 'equal-slice'),
+      );
+      return { policy, placer, settings: { slicesPerGpu: policy.slices } };
     },
     'exclusive-kpa': s => ({
       policy: createExclusiveKpa(s.kpa),
-      placer: firstFitPlacer(gpus(s), s.cluster.gpu.memoryMiB),
+      placer: placementPlacer(s, { exclusive: {} }, () => 'exclusive'),
     }),
   };
 }

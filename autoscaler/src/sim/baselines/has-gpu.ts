@@ -20,7 +20,7 @@ export const HAS = {
   scaleDownCooldownSeconds: 10,
   quotaStep: 10,
   maxHgoForNewPods: 0.95,
-  /** Pods with a larger SM partition are never removed by scale-down. */
+  /** Pods with a larger SM partition are not removed by scale-down (while smaller ones exist). */
   removableMaxSm: 50,
   /** The last pod keeps at least this capacity when its quota is cut. */
   minRps: 0.1,
@@ -37,7 +37,8 @@ export const HAS = {
  * HGO < 0.95, least occupied first, in the row and quota giving the most throughput; then on
  * an unused GPU with the most efficient configuration). Below 30 % of capacity, at most every
  * 10 s, it scales down by 0.9 x capacity - prediction: quotas first (pods by S ascending, -10 %
- * steps), then removes pods with S <= 50 whose throughput fits the excess, never the last pod.
+ * steps), then removes pods with S <= 50 whose throughput fits the excess (any pod when the
+ * function has no smaller one), never the last pod.
  * Placement is its own (SM rows, no complementary placement). RaPP's role — throughput at any
  * (b, S, Q) — is played by the shared performance model. HAS-GPU calls itself SLO-aware but
  * its code checks no latency when it sizes pods; here every pod it creates, and every quota it
@@ -274,11 +275,14 @@ function scaleDown(ctx: PolicyContext, rows: SmRows, fn: number, excess: number)
       acted = true;
     }
   }
-  // 2) horizontal: remove small-partition pods whose throughput fits the excess.
+  // 2) horizontal: remove small-partition pods whose throughput fits the excess. HAS-GPU
+  // keeps pods above 50 % SM ("more efficient"); when a function has only such pods that rule
+  // would block scale-in altogether, which is not its intent, so then they may go too.
   let remaining = pods.length;
+  const keepLarge = pods.some(p => p.sm <= HAS.removableMaxSm);
   for (const pod of pods) {
     if (left <= 0 || remaining <= Math.max(1, f.minScale)) break;
-    if (pod.sm > HAS.removableMaxSm) continue;
+    if (keepLarge && pod.sm > HAS.removableMaxSm) continue;
     const cap = podCapacity(f, pod.batch, pod.sm, pod.timeQuota);
     if (cap > left) continue;
     left -= cap;

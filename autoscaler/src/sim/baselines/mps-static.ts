@@ -47,20 +47,28 @@ export function createMpsStatic(
 }
 
 /**
- * The operator's choice of k when the scenario leaves it open: the finest slicing (at most
- * MAX_AUTO_SLICES) in which every function that fits a slice's memory meets its SLO budget at
- * batch 1 on a slice. Functions too large for a slice run on the whole-GPU pool whatever k is.
+ * The operator's choice of k when the scenario leaves it open: the slicing (2 to
+ * MAX_AUTO_SLICES) on which one instance of every function takes the fewest GPUs — a function
+ * that fits a slice's memory and meets its SLO budget at batch 1 on a slice takes 1 / k of a
+ * GPU, any other a whole GPU of the unshared pool. Ties go to the finer slicing.
  */
 export function autoSlices(cluster: ClusterSpec, functions: readonly ScenarioFunction[]): number {
-  for (let k = MAX_AUTO_SLICES; k > 2; k--) {
+  let best = 2;
+  let bestFootprint = Infinity;
+  for (let k = 2; k <= MAX_AUTO_SLICES; k++) {
     const slice = 100 / k;
-    const ok = functions.every(
-      f =>
-        f.memoryMiB > cluster.gpu.memoryMiB / k ||
+    let footprint = 0;
+    for (const f of functions) {
+      const fits =
+        f.memoryMiB <= cluster.gpu.memoryMiB / k &&
         batchServiceMs(f.predictor, { batch: 1, smLimit: slice, quota: slice }) <=
-          f.sloMs * BATCH_BUDGET_FRACTION,
-    );
-    if (ok) return k;
+          f.sloMs * BATCH_BUDGET_FRACTION;
+      footprint += fits ? 1 / k : 1;
+    }
+    if (footprint <= bestFootprint + 1e-9) {
+      best = k;
+      bestFootprint = footprint;
+    }
   }
-  return 2;
+  return best;
 }
