@@ -8,7 +8,7 @@ import { runSimulate } from '../cli/simulate.js';
 import { fixed, formatTable } from '../cli/table.js';
 import { defaultFactories } from '../sim/registry.js';
 import type { PolicyName } from '../sim/run.js';
-import { POLICY_NAMES, parsePolicies, runScenario } from '../sim/run.js';
+import { availablePolicies, parsePolicies, runScenario } from '../sim/run.js';
 import { loadScenario } from '../sim/scenario.js';
 
 /** The large synthetic scenario the simulator's speed is measured on. */
@@ -36,7 +36,7 @@ function main(): number {
   runSimulate(
     {
       scenario: BUNDLED_DEFAULT_SCENARIO,
-      policies: [...POLICY_NAMES],
+      policies: availablePolicies(factories),
       report: join(reportDir, 'default'),
       progress: false,
     },

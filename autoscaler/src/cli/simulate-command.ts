@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { defaultFactories } from '../sim/registry.js';
 import type { PolicyFactories, PolicyName } from '../sim/run.js';
-import { POLICY_NAMES, parsePolicies } from '../sim/run.js';
+import { POLICY_NAMES, availablePolicies, parsePolicies } from '../sim/run.js';
 import { numberIn } from './options.js';
 import type { CliOutput } from './output.js';
 import { runSimulate } from './simulate.js';
@@ -52,17 +52,18 @@ export function registerSimulate(
         report: string | false;
         progress: boolean;
       }) => {
+        const built = factories();
         setExit(
           runSimulate(
             {
               scenario: opts.scenario ?? defaultScenario,
-              policies: opts.policies ?? [...POLICY_NAMES],
+              policies: opts.policies ?? availablePolicies(built),
               seed: opts.seed,
               json: opts.json,
               report: opts.report === false ? undefined : opts.report,
               progress: opts.progress && process.stderr.isTTY,
             },
-            { factories: factories() },
+            { factories: built },
             output,
           ),
         );

@@ -21,9 +21,6 @@ export function defaultFactories(): PolicyFactories {
   const recordOnly = (s: Scenario): Placer =>
     placementPlacer(s, { exclusive: undefined }, () => 'exclusive');
   return {
-    dilu: () => {
-      throw new Error('the dilu policy is not wired yet (waiting for autoscaler/src/policy)');
-    },
     'has-gpu': s => ({ policy: createHasGpu(gpus(s)), placer: recordOnly(s) }),
     'fast-gshare': s => ({ policy: createFastGshare(gpus(s)), placer: recordOnly(s) }),
     'mps-static': s => {

@@ -27,9 +27,15 @@ export interface PolicyBundle {
   readonly settings?: Readonly<Record<string, string | number | boolean>> | undefined;
 }
 
+/** How to build each simulated policy; a policy without a factory is not available. */
 export type PolicyFactories = Readonly<
-  Record<SimulatedPolicyName, (scenario: Scenario) => PolicyBundle>
+  Partial<Record<SimulatedPolicyName, (scenario: Scenario) => PolicyBundle>>
 >;
+
+/** The policies these factories can run (and the oracle), in report order. */
+export function availablePolicies(factories: PolicyFactories): PolicyName[] {
+  return POLICY_NAMES.filter(p => p === 'oracle' || factories[p] !== undefined);
+}
 
 export interface RunOptions {
   readonly scenario: Scenario;
@@ -66,7 +72,9 @@ export function runScenario(o: RunOptions): RunResult {
       runs.push({ name, metrics: oracle.metrics, settings: {}, oracle });
       continue;
     }
-    const bundle = o.factories[name](o.scenario);
+    const factory = o.factories[name];
+    if (!factory) throw new RangeError(`policy '${name}' is not available in this build`);
+    const bundle = factory(o.scenario);
     const outcome = simulate({
       scenario: o.scenario,
       policy: bundle.policy,

@@ -8,6 +8,8 @@ const LATENCY_RING = 32;
 /** Buckets of a per-tick latency histogram: latency / SLO in steps of 1/16, up to 4 x SLO. */
 const LATENCY_BUCKETS = 64;
 const LATENCY_STEPS_PER_SLO = 16;
+/** Reused by observedLatency (single-threaded, not re-entrant): no allocation per query. */
+const SCRATCH = new Float64Array(LATENCY_BUCKETS);
 
 export interface FunctionRuntimeOptions {
   readonly index: number;
@@ -139,7 +141,8 @@ export class FunctionRuntime {
 
   /** Quantile of latencies observed over the last `windowTicks` ticks, seconds. */
   observedLatency(q: number, windowTicks: number, now: number): number | undefined {
-    const counts = new Float64Array(LATENCY_BUCKETS);
+    const counts = SCRATCH;
+    counts.fill(0);
     let total = 0;
     const w = Math.min(windowTicks, LATENCY_RING - 1);
     for (let back = 1; back <= w; back++) {

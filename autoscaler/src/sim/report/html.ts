@@ -63,7 +63,7 @@ export function renderHtml(r: RunResult, results: ResultsJson): string {
         color: POLICY_COLORS[x.name],
         values: downsample(x.outcome?.activeGpus ?? x.oracle?.activeGpus ?? [], D, every),
       })),
-      { title: 'Active GPUs', yLabel: 'GPUs', xLabel: 'minutes', step: minutes },
+      { title: 'Active GPUs', yLabel: 'GPUs', xLabel: 'minutes', step: minutes, integer: true },
     ),
     '</div>',
     legend(r.runs),
@@ -164,7 +164,7 @@ function functionCharts(
       : '',
     '<div class="grid3">',
     lineChart([load], { ...axis, title: 'Load', yLabel: 'rps', area: true }),
-    lineChart(replicas, { ...axis, title: 'Replicas', yLabel: 'instances' }),
+    lineChart(replicas, { ...axis, title: 'Replicas', yLabel: 'instances', integer: true }),
     lineChart(quota, { ...axis, title: 'Σ SM quota', yLabel: '% of a GPU' }),
     '</div>',
   ].join('\n');

@@ -20,6 +20,8 @@ export interface LineChartOptions {
   readonly height?: number;
   /** Draw the first series as a filled area (e.g. load behind replica counts). */
   readonly area?: boolean;
+  /** Whole-number y ticks (counts). */
+  readonly integer?: boolean;
 }
 
 const FONT = 'font-family="system-ui, sans-serif"';
@@ -67,7 +69,7 @@ export function lineChart(series: readonly LineSeries[], o: LineChartOptions): s
     n = Math.max(n, s.values.length);
     for (let i = 0; i < s.values.length; i++) maxY = Math.max(maxY, s.values[i] ?? 0);
   }
-  const yStep = niceStep(maxY);
+  const yStep = o.integer === true ? Math.max(1, Math.round(niceStep(maxY))) : niceStep(maxY);
   const yMax = Math.max(yStep, Math.ceil(maxY / yStep) * yStep);
   const xMax = Math.max(1, (n - 1) * o.step);
   const xStep = niceStep(xMax, 6);
