@@ -1,3 +1,4 @@
 export * from './model/index.js';
 export * from './profiling/index.js';
 export * from './placement/index.js';
+export * from './policy/index.js';

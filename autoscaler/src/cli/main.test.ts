@@ -1,9 +1,19 @@
-import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from './main.js';
 import { BUNDLED_PROFILES_DIR } from './paths.js';
+
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
 
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -37,7 +47,7 @@ describe('dilu model check', () => {
   });
 
   it('names file, line and rule for a broken profile, exit 2', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dilu-cli-'));
+    const dir = tempDir('dilu-cli-');
     writeFileSync(join(dir, 'bad.csv'), '1,10,0.02,40\n1,200,0.01,80\n');
     const r = await run('model', 'check', '--profiles', dir);
     expect(r.code).toBe(2);

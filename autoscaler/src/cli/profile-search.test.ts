@@ -102,6 +102,13 @@ describe('dilu profile search --protocol jsonl', () => {
     };
     expect(done.type).toBe('done');
     expect(done.choice.latencyMs).toBeLessThanOrEqual(30);
+    expect(Object.keys(done.choice).sort()).toEqual([
+      'batch',
+      'latencyMs',
+      'memoryMiB',
+      'smPercent',
+      'throughputRps',
+    ]);
     expect(sent.filter(m => m.type === 'measure')).toHaveLength(done.probes);
     const profile = parseFunctionProfileYaml(yaml.dump(done.profile), 'done.yaml');
     expect(profile.name).toBe('toy');

@@ -1,10 +1,20 @@
-import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadProfile, loadProfiles, parseProfile } from './load-profile.js';
 import { ProfileError } from './profile-error.js';
+
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
 
 const bundled = fileURLToPath(new URL('../../data/profiles/dilu-a100/', import.meta.url));
 
@@ -16,13 +26,13 @@ describe('loadProfiles', () => {
   });
 
   it('loads single files and reports unreadable paths', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dilu-prof-'));
+    const dir = tempDir('dilu-prof-');
     const f = join(dir, 'a.csv');
     writeFileSync(f, '1,10,0.01,100\n');
     expect(loadProfiles([f])[0]?.points).toHaveLength(1);
     expect(() => loadProfile(join(dir, 'missing.csv'))).toThrow(ProfileError);
     expect(() => loadProfiles([join(dir, 'nope')])).toThrow(/cannot read profile path/);
-    const empty = mkdtempSync(join(tmpdir(), 'dilu-prof-'));
+    const empty = tempDir('dilu-prof-');
     expect(() => loadProfiles([empty])).toThrow(/holds no .csv, .yaml or .yml/);
   });
 

@@ -18,8 +18,7 @@ describe('createJsonlChannel', () => {
     const ch = createJsonlChannel(input, output);
     const pending = ch.measure(4, 30);
     input.write('{"type":"result","latencyMs":12.5,"throughputRps":320,"memoryMiB":2048}\n');
-    await expect(pending).resolves.toEqual({
-      type: 'result',
+    await expect(pending).resolves.toStrictEqual({
       latencyMs: 12.5,
       throughputRps: 320,
       memoryMiB: 2048,

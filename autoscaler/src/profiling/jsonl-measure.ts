@@ -56,7 +56,10 @@ export function createJsonlChannel(input: Readable, output: Writable): JsonlChan
       );
     }
     if ('error' in parsed.data) return undefined;
-    return parsed.data;
+    const { latencyMs, throughputRps, memoryMiB } = parsed.data;
+    return memoryMiB === undefined
+      ? { latencyMs, throughputRps }
+      : { latencyMs, throughputRps, memoryMiB };
   };
   return { measure, send, close: () => void lines.return?.() };
 }

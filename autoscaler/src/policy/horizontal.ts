@@ -1,0 +1,321 @@
+import type { InstanceFigures } from './fleet.js';
+import type { InstanceSizing } from './sizing.js';
+import type { TickContext } from './tick-context.js';
+import { addReason, rps } from './tick-context.js';
+
+export interface ReplicaPlan {
+  readonly desired: number;
+  readonly add: number;
+  /** Instances to delete, in removal order. */
+  readonly remove: readonly InstanceFigures[];
+}
+
+/**
+ * The replica count, after the vertical dimension has been counted in: every instance is
+ * credited with the capacity at the quota its GPU lets it reach (vertical first), and
+ * instances are added only for what that cannot cover.
+ *
+ * Scale out (at once): the router spreads requests evenly over instances, so n instances
+ * are enough when the forecast <= scaleOutUtilization x n x (the smallest reachable
+ * capacity among them and a new instance). The forecast looks one cold start ahead, so new
+ * instances are ready when the load arrives.
+ *
+ * Scale in (lazy): once instances would sit at their floor quota r and fewer would carry
+ * the load at scaleInUtilization (< scaleOut, for hysteresis) for scaleDownDelayS, remove
+ * down to what the highest forecast seen in that window needs (Knative's
+ * scale-down-delay: the max over the window). Only ready instances count for what
+ * remains. Never in panic.
+ *
+ * Resize (resize.ts): when a new configuration is adopted, every existing instance is
+ * stale: enough new instances to carry the forecast on their own are started, and the
+ * stale ones leave, without further delay, as soon as the new ones carry the load.
+ *
+ * Then the Knative semantics: scale to zero, activation, initial scale, panic, rate
+ * limits, min/max scale.
+ */
+export function planReplicas(ctx: TickContext): ReplicaPlan {
+  const { knobs: k, figures } = ctx;
+  const n = figures.length;
+  const load = Math.max(ctx.forecastRps, ctx.panic ? ctx.shortRps : 0);
+  const fleet = fleetOf(ctx);
+  let cached: InstanceFigures[] | undefined;
+  const order = (): InstanceFigures[] => (cached ??= removalOrder(figures, ctx.sizing));
+  const nOut = outCount(ctx, fleet, load);
+  let desired: number;
+  if (nOut > n) {
+    desired = nOut;
+    resetReplicaDown(ctx);
+    addReason(
+      ctx,
+      'scale-out',
+      `${n} -> ${nOut}: forecast ${rps(ctx.forecastRps)} rps ${Math.round(ctx.coldStartS)} s ` +
+        `ahead (cold start) needs more than the instances reach at ${pct(k.scaleOutUtilization)}`,
+    );
+  } else {
+    desired = scaleIn(ctx, fleet, order, load);
+  }
+  desired = applySemantics(ctx, desired, n);
+  const remove = desired < n ? order().slice(0, n - desired) : NOTHING;
+  return { desired, add: Math.max(0, desired - n), remove };
+}
+
+const NOTHING: readonly InstanceFigures[] = Object.freeze([]);
+
+/** The instances of the fleet's configuration: how many, and the weakest one's reach. */
+interface CurrentFleet {
+  readonly count: number;
+  readonly stale: number;
+  readonly minReach: number;
+}
+
+function fleetOf(ctx: TickContext): CurrentFleet {
+  let count = 0;
+  let minReach = Number.POSITIVE_INFINITY;
+  for (const f of ctx.figures) {
+    if (isStale(f, ctx.sizing)) continue;
+    count++;
+    minReach = Math.min(minReach, f.reachableCapacity);
+  }
+  return { count, stale: ctx.figures.length - count, minReach };
+}
+
+/**
+ * Instances wanted for `load`: enough of the fleet's configuration to carry it at
+ * scaleOutUtilization, plus up to burstHeadroom x the load as long as that keeps every
+ * instance above its floor quota (an extra instance costs nothing while its quota is above
+ * r; below, it pays r for idle capacity), so the headroom for bursts is vertical room,
+ * never floor waste. Stale instances (an older configuration, being replaced) are kept in
+ * the count but not relied on: they leave as soon as the others carry the load.
+ */
+function outCount(ctx: TickContext, fleet: CurrentFleet, load: number): number {
+  const k = ctx.knobs;
+  const cap = ctx.sizing.capacityRps;
+  const u = k.scaleOutUtilization;
+  const needed = countFor(load, fleet.count, fleet.minReach, cap, u);
+  if (k.burstHeadroom <= 1) return fleet.stale + needed;
+  const burst = countFor(k.burstHeadroom * load, fleet.count, fleet.minReach, cap, u);
+  const floorFree = Math.max(fleet.count, floorFreeCount(ctx, load));
+  return fleet.stale + Math.max(needed, Math.min(burst, floorFree));
+}
+
+/** Most instances that all stay above the floor quota when sharing `load` evenly. */
+export function floorFreeCount(ctx: TickContext, load: number): number {
+  const atFloor = ctx.knobs.targetUtilization * ctx.sizing.requestCapacityRps;
+  if (!(atFloor > 0)) return 0;
+  return Math.floor(load / atFloor + 1e-9);
+}
+
+function pct(f: number): string {
+  return `${Math.round(f * 100)} %`;
+}
+
+/** Whether an instance runs a (batch, limit) other than the one new instances get. */
+export function isStale(f: InstanceFigures, s: InstanceSizing): boolean {
+  return f.view.batch !== s.batch || f.view.smLimit !== s.smLimit;
+}
+
+/**
+ * Smallest count >= current that carries `demand` at `utilization` under an even split.
+ * Existing instances count with their reachable capacity, new ones with a fresh instance's.
+ */
+export function replicasFor(
+  demand: number,
+  figures: readonly InstanceFigures[],
+  newCapacity: number,
+  utilization: number,
+): number {
+  let minCap = Number.POSITIVE_INFINITY;
+  for (const f of figures) minCap = Math.min(minCap, f.reachableCapacity);
+  return countFor(demand, figures.length, minCap, newCapacity, utilization);
+}
+
+function countFor(
+  demand: number,
+  n: number,
+  minCap: number,
+  newCapacity: number,
+  utilization: number,
+): number {
+  if (!(demand > 0)) return n;
+  if (n > 0 && demand <= utilization * n * minCap) return n;
+  const per = Math.min(minCap, newCapacity);
+  if (!(per > 0)) return n;
+  return Math.max(n, Math.ceil(demand / (utilization * per) - 1e-9));
+}
+
+/**
+ * Removal order, total and deterministic: stale starting instances, stale ready ones,
+ * current starting ones (newest first: they serve nothing yet), then current ready ones by
+ * ascending reachable capacity (the bottleneck of an even split goes first), lower quota,
+ * then id.
+ */
+export function removalOrder(
+  figures: readonly InstanceFigures[],
+  sizing: InstanceSizing,
+): InstanceFigures[] {
+  const rank = (f: InstanceFigures): number =>
+    (isStale(f, sizing) ? 0 : 2) + (f.view.ready ? 1 : 0);
+  return [...figures].sort((a, b) => {
+    const ra = rank(a);
+    const rb = rank(b);
+    if (ra !== rb) return ra - rb;
+    if (!a.view.ready) {
+      const ta = a.view.createdAtS ?? Number.NEGATIVE_INFINITY;
+      const tb = b.view.createdAtS ?? Number.NEGATIVE_INFINITY;
+      if (ta !== tb) return tb - ta;
+    }
+    if (a.reachableCapacity !== b.reachableCapacity) {
+      return a.reachableCapacity - b.reachableCapacity;
+    }
+    if (a.view.quota !== b.view.quota) return a.view.quota - b.view.quota;
+    return a.view.id < b.view.id ? -1 : a.view.id > b.view.id ? 1 : 0;
+  });
+}
+
+/**
+ * Fewest instances (>= max(1, floor)) left once the first ones in removal order are gone,
+ * such that the ready ones among them carry `demand` at `utilization` under an even split.
+ */
+export function replicasAfterRemoval(
+  demand: number,
+  order: readonly InstanceFigures[],
+  utilization: number,
+  floor: number,
+): number {
+  const n = order.length;
+  // Over order[i..]: the smallest reachable capacity of a ready instance, and their count.
+  const minCap = new Float64Array(n + 1);
+  const ready = new Int32Array(n + 1);
+  minCap[n] = Number.POSITIVE_INFINITY;
+  for (let i = n - 1; i >= 0; i--) {
+    const f = order[i] as InstanceFigures;
+    const isReady = f.view.ready;
+    minCap[i] = Math.min(minCap[i + 1] ?? 0, isReady ? f.reachableCapacity : Infinity);
+    ready[i] = (ready[i + 1] ?? 0) + (isReady ? 1 : 0);
+  }
+  // Not monotone in m: removing a weak (stale) instance can raise the bottleneck, so the
+  // smallest count that works is searched for, not the first failure from the top.
+  for (let m = Math.max(1, floor); m < n; m++) {
+    const from = n - m;
+    const count = ready[from] ?? 0;
+    if (count > 0 && demand <= utilization * count * (minCap[from] ?? 0)) return m;
+  }
+  return n;
+}
+
+function scaleIn(
+  ctx: TickContext,
+  fleet: CurrentFleet,
+  order: () => readonly InstanceFigures[],
+  load: number,
+): number {
+  const { knobs: k, state, nowS } = ctx;
+  const n = ctx.figures.length;
+  // Fast path, the steady state: no stale instance and all of them above their floor.
+  const keepAll = fleet.stale === 0 && floorFreeCount(ctx, load) >= n;
+  const now = ctx.panic || keepAll ? n : inCount(ctx, fleet, order(), load);
+  if (now >= n) {
+    resetReplicaDown(ctx);
+    return n;
+  }
+  const stale = staleLeading(order(), ctx.sizing, n - now);
+  if (stale > 0) {
+    // Replaced instances go as soon as the new ones carry the load: the resize that made
+    // them stale already waited its delay, and with an even split they hold every
+    // instance back to their own capacity.
+    addReason(ctx, 'scale-in', `${n} -> ${n - stale}: removing ${stale} replaced instance(s)`);
+    return n - stale;
+  }
+  state.replicaDownSinceS ??= nowS;
+  state.replicaDownPeakRps = Math.max(state.replicaDownPeakRps, load);
+  if (nowS - state.replicaDownSinceS < k.scaleDownDelayS) return n;
+  const m = inCount(ctx, fleet, order(), state.replicaDownPeakRps);
+  if (m >= n) return n;
+  addReason(
+    ctx,
+    'scale-in',
+    `${n} -> ${m}: forecast stayed at or below ${rps(state.replicaDownPeakRps)} rps for ${
+      k.scaleDownDelayS
+    } s; ${m} instance(s) carry it at ${pct(k.scaleInUtilization)} of reachable capacity`,
+  );
+  resetReplicaDown(ctx);
+  return m;
+}
+
+/** How many of the first `limit` instances in removal order are stale. */
+function staleLeading(order: readonly InstanceFigures[], s: InstanceSizing, limit: number): number {
+  let i = 0;
+  while (i < limit && i < order.length && isStale(order[i] as InstanceFigures, s)) i++;
+  return i;
+}
+
+/**
+ * Instances to keep for `load`: the fewest that carry it at scaleInUtilization, or more as
+ * long as all of them stay above their floor quota. Instances whose quota can still go
+ * down cost nothing extra (the fleet's SM is the load's, whatever their number) and keep
+ * vertical room for bursts; so quotas come down first, and instances leave only once they
+ * would sit at r.
+ */
+function inCount(
+  ctx: TickContext,
+  fleet: CurrentFleet,
+  order: readonly InstanceFigures[],
+  load: number,
+): number {
+  const { scaleInUtilization } = ctx.knobs;
+  const needed = replicasAfterRemoval(load, order, scaleInUtilization, ctx.scaleBounds.lo);
+  return Math.max(needed, Math.min(fleet.count, floorFreeCount(ctx, load)));
+}
+
+function resetReplicaDown(ctx: TickContext): void {
+  ctx.state.replicaDownSinceS = null;
+  ctx.state.replicaDownPeakRps = 0;
+}
+
+/** Knative semantics on top of the load-driven count, in the order KPA applies them. */
+function applySemantics(ctx: TickContext, wanted: number, n: number): number {
+  const { knobs: k, spec, state, nowS } = ctx;
+  let desired = wanted;
+  const zeroAllowed = ctx.scaleBounds.lo === 0;
+  const idleFor = state.zeroSinceS === null ? 0 : nowS - state.zeroSinceS;
+  if (zeroAllowed && state.zeroSinceS !== null && idleFor >= k.scaleToZeroGraceS && !ctx.panic) {
+    if (n > 0) addReason(ctx, 'scale-to-zero', `no requests for ${Math.round(idleFor)} s`);
+    desired = 0;
+  }
+  if (n === 0 && (ctx.waiting > 0 || state.load.lastSample > 0)) {
+    const first = Math.max(desired, k.activationScale);
+    addReason(ctx, 'activate', `request(s) at zero instances: starting ${first}`);
+    desired = first;
+  }
+  if (!state.initialized && desired < spec.initialScale) {
+    addReason(ctx, 'initial-scale', `holding initial scale ${spec.initialScale}`);
+    desired = spec.initialScale;
+  }
+  if (ctx.panic) {
+    desired = Math.max(desired, state.panicReplicas);
+    state.panicReplicas = Math.max(state.panicReplicas, desired);
+  }
+  desired = rateLimited(ctx, desired, n);
+  const { lo, hi } = ctx.scaleBounds;
+  const bounded = Math.min(hi, Math.max(lo, desired));
+  if (bounded !== desired) {
+    addReason(ctx, 'scale-bounds', `${desired} clamped to ${bounded} (min ${lo}, max ${hi})`);
+  }
+  return bounded;
+}
+
+/** Knative max-scale-up-rate and max-scale-down-rate (scale to zero is not limited). */
+function rateLimited(ctx: TickContext, desired: number, n: number): number {
+  const k = ctx.knobs;
+  let limited = desired;
+  if (desired > n) {
+    limited = Math.min(desired, Math.ceil(k.maxScaleUpRate * Math.max(1, ctx.readyCount)));
+  } else if (desired > 0 && desired < n) {
+    limited = Math.max(desired, Math.floor(n / k.maxScaleDownRate));
+  }
+  if (limited !== desired) {
+    const which = desired > n ? 'max-scale-up-rate' : 'max-scale-down-rate';
+    addReason(ctx, 'rate-limit', `${which}: ${n} -> ${limited} this tick instead of ${desired}`);
+  }
+  return limited;
+}

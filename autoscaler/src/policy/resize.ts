@@ -1,0 +1,85 @@
+import type { PolicyKnobs } from './knobs.js';
+import type { InstanceSizing } from './sizing.js';
+import type { TickContext } from './tick-context.js';
+import { addReason, rps } from './tick-context.js';
+import type { InstanceView } from './types.js';
+
+/**
+ * The fleet's configuration: that of its newest instance (by createdAtS, then list order),
+ * since it reflects the latest sizing decision. New instances keep to it, so the fleet
+ * stays uniform: with requests split evenly, a weaker instance among stronger ones would
+ * cap what every instance may carry.
+ */
+export function newestInstance(instances: readonly InstanceView[]): InstanceView | undefined {
+  let newest: InstanceView | undefined;
+  for (const x of instances) {
+    if (newest === undefined) {
+      newest = x;
+      continue;
+    }
+    const a = x.createdAtS ?? Number.NEGATIVE_INFINITY;
+    const b = newest.createdAtS ?? Number.NEGATIVE_INFINITY;
+    if (a >= b) newest = x;
+  }
+  return newest;
+}
+
+/**
+ * What serving `loadRps` costs with a fleet of this configuration (SM %): the larger of the
+ * floors n x r and the quota the load needs at targetUtilization.
+ */
+export function fleetCostOf(s: InstanceSizing, loadRps: number, knobs: PolicyKnobs): number {
+  const n = Math.max(1, Math.ceil(loadRps / (knobs.scaleOutUtilization * s.capacityRps) - 1e-9));
+  return Math.max(n * s.smRequest, (loadRps * s.smPerRps) / knobs.targetUtilization);
+}
+
+/**
+ * Resize: the load moved so far that another configuration (bestSizing, chosen for the
+ * forecast) serves it at least resizeSavings cheaper than the fleet's, or the fleet's no
+ * longer meets the SLO under the corrected model while another does, and this has held
+ * for scaleDownDelayS. Returns true on the tick that adopts it. Never in panic, never
+ * while instances are starting (one change at a time).
+ */
+export function decideResize(ctx: TickContext): boolean {
+  const { bestSizing: best, sizing: current, knobs: k, state, nowS } = ctx;
+  const same = best.batch === current.batch && best.smLimit === current.smLimit;
+  // One change at a time: not while instances start, a resize is replaced, or the fleet
+  // is about to shrink (the scale-in timer runs); and not for an idle function, which
+  // scale-to-zero or its min-scale governs.
+  const busy = state.replicaDownSinceS !== null || state.zeroSinceS !== null;
+  if (same || ctx.panic || busy || !settled(ctx)) {
+    state.resizeSinceS = null;
+    return false;
+  }
+  const load = ctx.predictedRps;
+  const fleetCost = fleetCostOf(current, load, k);
+  const newCost = fleetCostOf(best, load, k);
+  const rescue = !current.feasible && best.feasible;
+  if (!rescue && newCost > (1 - k.resizeSavings) * fleetCost) {
+    state.resizeSinceS = null;
+    return false;
+  }
+  state.resizeSinceS ??= nowS;
+  if (nowS - state.resizeSinceS < k.scaleDownDelayS) return false;
+  state.resizeSinceS = null;
+  addReason(
+    ctx,
+    'resize',
+    `new configuration b=${best.batch}, r=${best.smRequest}, l=${best.smLimit} (was b=${
+      current.batch
+    }, l=${current.smLimit}): ${newCost.toFixed(0)} % SM instead of ${fleetCost.toFixed(
+      0,
+    )} % at ${rps(load)} rps`,
+  );
+  return true;
+}
+
+/** All instances ready and of the fleet's configuration: no resize is under way. */
+function settled(ctx: TickContext): boolean {
+  const { figures, sizing } = ctx;
+  if (figures.length === 0 || figures.length > ctx.readyCount) return false;
+  for (const f of figures) {
+    if (f.view.batch !== sizing.batch || f.view.smLimit !== sizing.smLimit) return false;
+  }
+  return true;
+}
