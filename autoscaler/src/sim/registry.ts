@@ -3,6 +3,7 @@ import { createFastGshare } from './baselines/fast-gshare.js';
 import { createHasGpu } from './baselines/has-gpu.js';
 import { createMpsStatic } from './baselines/mps-static.js';
 import { placementPlacer } from './placement-adapter.js';
+import { createDiluPolicy } from './policy-adapters/dilu.js';
 import type { Placer } from './policy.js';
 import type { PolicyFactories } from './run.js';
 import type { Scenario } from './scenario.js';
@@ -13,14 +14,18 @@ import type { Scenario } from './scenario.js';
  * placement service: exclusive-kpa uses its `exclusive` placer, mps-static its `equal-slice`
  * placer (and `exclusive` for models larger than a slice), HAS-GPU and FaST-GShare place with
  * their own SM rows and are only recorded on the cluster.
- *
- * INTERIM: `dilu` waits for the production policy (autoscaler/src/policy) to merge.
+ * `dilu` is the production policy (autoscaler/src/policy) with the `dilu` placer
+ * (complementary best fit), both unchanged.
  */
 export function defaultFactories(): PolicyFactories {
   const gpus = (s: Scenario): number => s.cluster.nodes * s.cluster.gpusPerNode;
   const recordOnly = (s: Scenario): Placer =>
     placementPlacer(s, { exclusive: undefined }, () => 'exclusive');
   return {
+    dilu: s => ({
+      policy: createDiluPolicy(s),
+      placer: placementPlacer(s, { dilu: {} }, () => 'dilu'),
+    }),
     'has-gpu': s => ({ policy: createHasGpu(gpus(s)), placer: recordOnly(s) }),
     'fast-gshare': s => ({ policy: createFastGshare(gpus(s)), placer: recordOnly(s) }),
     'mps-static': s => {
