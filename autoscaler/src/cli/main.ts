@@ -9,7 +9,9 @@ import { runProfileKnee } from './profile-knee.js';
 import { runProfileSearch } from './profile-search.js';
 import { ProtocolError } from '../profiling/jsonl-measure.js';
 import { collect, numberIn, oneOf } from './options.js';
-import { BUNDLED_PROFILES_DIR } from './paths.js';
+import { BUNDLED_DEFAULT_SCENARIO, BUNDLED_PROFILES_DIR } from './paths.js';
+import { registerSimulate } from './simulate-command.js';
+import { ScenarioError, TraceError } from '../sim/errors.js';
 
 /**
  * Builds the `dilu` command tree. Each action stores its exit code instead of calling
@@ -129,6 +131,8 @@ export function buildCli(
       },
     );
 
+  registerSimulate(program, output, setExit, BUNDLED_DEFAULT_SCENARIO);
+
   return program;
 }
 
@@ -145,7 +149,13 @@ export async function main(
     return code;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof ProfileError || err instanceof ProtocolError || err instanceof RangeError) {
+    if (
+      err instanceof ProfileError ||
+      err instanceof ProtocolError ||
+      err instanceof RangeError ||
+      err instanceof ScenarioError ||
+      err instanceof TraceError
+    ) {
       output.err(`error: ${err.message}`);
       return 2;
     }
