@@ -12,10 +12,11 @@ import {
 } from './cache.js';
 
 const versions: TestbedVersions = {
-  recipe: 1,
+  recipe: 2,
   kubernetes: 'v1.34.10',
   kine: 'v0.17.5',
   kwok: 'v0.8.0',
+  kustomize: 'v5.8.2',
   minimumGo: '1.26.5',
 };
 

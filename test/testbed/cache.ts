@@ -28,6 +28,8 @@ export const TestbedVersionsSchema = z.object({
   kubernetes: semverTag,
   kine: semverTag,
   kwok: semverTag,
+  /** sigs.k8s.io/kustomize/kustomize/v5, for rendering manifests/ (kubectl comes with kubernetes). */
+  kustomize: semverTag,
   minimumGo: z.string().regex(/^\d+\.\d+(\.\d+)?$/, 'a Go version such as 1.26.5'),
 });
 export type TestbedVersions = z.infer<typeof TestbedVersionsSchema>;
@@ -39,6 +41,8 @@ export const TESTBED_BINARIES = [
   'kube-apiserver',
   'kube-controller-manager',
   'kube-scheduler',
+  'kubectl',
+  'kustomize',
 ] as const;
 export type TestbedBinary = (typeof TESTBED_BINARIES)[number];
 /** kwok's Stage definitions, kept beside the binaries (see setup.ts). */

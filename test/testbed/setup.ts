@@ -1,6 +1,7 @@
 // `npm run testbed:setup`: builds the local control plane's binaries from Go modules once per
-// machine (kube-apiserver, kube-controller-manager, kube-scheduler, kine, kwok), or confirms in
-// seconds that the cached build is there and runs.
+// machine (kube-apiserver, kube-controller-manager, kube-scheduler, kine, kwok) and the tools
+// the manifest, end-to-end and quickstart suites drive it with (kubectl, kustomize), or
+// confirms in seconds that the cached build is there and runs.
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +21,14 @@ import {
 import { createGoRunner, requireGo, SetupError, type GoRunner } from './go-toolchain.js';
 import { kubernetesLdflags, wrapperGoMod, type ReleaseInfo } from './kubernetes-module.js';
 
-const KUBE_COMMANDS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
+// kubectl comes from the same release and wrapper module as the servers, so client and server
+// versions always match and its embedded kustomize is the one that release ships.
+const KUBE_COMMANDS = [
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kubectl',
+] as const;
 
 /**
  * The kwok controller does nothing without Stage definitions (kwokctl assembles them for its own
@@ -40,25 +48,35 @@ const started = Date.now();
 const elapsed = (from = started): string => `${((Date.now() - from) / 1000).toFixed(1)} s`;
 const say = (line: string): void => console.log(`testbed: ${line}`);
 
-/** Runs each binary's --version: a cached build must not only exist but start. */
+/** How each binary prints its version, and the text that must be in the first line. */
+function versionProbe(name: string, versions: TestbedVersions): { args: string[]; want: string } {
+  switch (name) {
+    case 'kine':
+      return { args: ['--version'], want: versions.kine };
+    case 'kwok':
+      return { args: ['--version'], want: versions.kwok.replace(/^v/, '') };
+    case 'kubectl':
+      return { args: ['version', '--client'], want: versions.kubernetes };
+    case 'kustomize':
+      return { args: ['version'], want: versions.kustomize };
+    default:
+      return { args: ['--version'], want: versions.kubernetes };
+  }
+}
+
+/** Runs each binary's version command: a cached build must not only exist but start. */
 function checkBinaries(binDir: string, versions: TestbedVersions): string[] {
-  const expected: Record<string, string> = {
-    kine: versions.kine,
-    kwok: versions.kwok.replace(/^v/, ''),
-    'kube-apiserver': versions.kubernetes,
-    'kube-controller-manager': versions.kubernetes,
-    'kube-scheduler': versions.kubernetes,
-  };
   return TESTBED_BINARIES.map(name => {
-    const r = spawnSync(join(binDir, name), ['--version'], { encoding: 'utf8', timeout: 20_000 });
+    const { args, want } = versionProbe(name, versions);
+    const r = spawnSync(join(binDir, name), args, { encoding: 'utf8', timeout: 20_000 });
     const out = `${r.stdout}${r.stderr}`.trim().split('\n')[0] ?? '';
-    if (r.status !== 0 || !out.includes(expected[name] ?? '?')) {
+    if (r.status !== 0 || !out.includes(want)) {
       throw new SetupError(
-        `${join(binDir, name)} --version printed "${out}" (exit ${String(r.status)}); ` +
-          `expected ${expected[name] ?? '?'}. Delete ${binDir} and run the setup again.`,
+        `${join(binDir, name)} ${args.join(' ')} printed "${out}" (exit ${String(r.status)}); ` +
+          `expected ${want}. Delete ${binDir} and run the setup again.`,
       );
     }
-    return `${name} ${expected[name] ?? ''}`;
+    return `${name} ${want}`;
   });
 }
 
@@ -184,6 +202,19 @@ async function build(versions: TestbedVersions, paths: TestbedPaths): Promise<Te
             `sigs.k8s.io/kwok/cmd/kwok@${versions.kwok}`,
           ])
           .then(() => writeKwokStages(paths, versions.kwok, staging)),
+    ],
+    [
+      `kustomize ${versions.kustomize}`,
+      () =>
+        run.go([
+          'install',
+          '-p',
+          parallelism(),
+          '-trimpath',
+          '-ldflags',
+          '-s -w',
+          `sigs.k8s.io/kustomize/kustomize/v5@${versions.kustomize}`,
+        ]),
     ],
     [
       `kubernetes ${versions.kubernetes} (${KUBE_COMMANDS.join(', ')})`,
