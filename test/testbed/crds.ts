@@ -1,11 +1,13 @@
 // Installing CustomResourceDefinitions into the test bed: Knative Serving's (shipped in
-// crds/knative/) and the project's own (manifests/base/crds/). Server-side apply makes a second
+// crds/knative/), the Prometheus Operator's (crds/prometheus-operator/) and the project's own
+// (manifests/base/crds/). Server-side apply makes a second
 // install (another suite, the same run) a no-op instead of a conflict.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ApiextensionsV1Api,
   KubernetesObjectApi,
+  loadYaml,
   PatchStrategy,
   type KubeConfig,
   type KubernetesObject,
@@ -16,6 +18,12 @@ import { waitFor } from './readiness.js';
 
 export const KNATIVE_CRD_DIR = join(TEST_PACKAGE_ROOT, 'testbed', 'crds', 'knative');
 export const PROJECT_CRD_DIR = join(TEST_PACKAGE_ROOT, '..', 'manifests', 'base', 'crds');
+export const PROMETHEUS_OPERATOR_CRD_DIR = join(
+  TEST_PACKAGE_ROOT,
+  'testbed',
+  'crds',
+  'prometheus-operator',
+);
 
 const FIELD_MANAGER = 'dilu-testbed';
 
@@ -36,14 +44,29 @@ export function readManifests(dir: string): KubernetesObject[] {
     .flatMap(f => loadAll(readFileSync(join(dir, f), 'utf8')).filter(isObject));
 }
 
-/** Server-side applies the objects (forcing ownership: the test bed is their only manager). */
+/**
+ * Server-side applies the objects (forcing ownership: the test bed is their only manager).
+ * Objects are given as their JSON (YAML) form. client-node serializes a request body from its
+ * typed models, whose field names differ from the JSON ones where the JSON name is not an
+ * identifier (`x-kubernetes-preserve-unknown-fields`, `x-kubernetes-int-or-string`, `$ref`):
+ * sent as they are, those fields would be silently dropped. So each object is first read into
+ * the typed form, as client-node's own loadYaml does.
+ */
 export async function applyObjects(
   kc: KubeConfig,
   objects: readonly KubernetesObject[],
 ): Promise<void> {
   const api = KubernetesObjectApi.makeApiClient(kc);
   for (const obj of objects) {
-    await api.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+    const typed = loadYaml<KubernetesObject>(JSON.stringify(obj));
+    await api.patch(
+      typed,
+      undefined,
+      undefined,
+      FIELD_MANAGER,
+      true,
+      PatchStrategy.ServerSideApply,
+    );
   }
 }
 
@@ -82,4 +105,9 @@ export function installKnativeServingCrds(kc: KubeConfig): Promise<string[]> {
 /** The project's own CRDs from manifests/base/crds/. */
 export function installProjectCrds(kc: KubeConfig): Promise<string[]> {
   return installCrds(kc, readManifests(PROJECT_CRD_DIR));
+}
+
+/** Prometheus Operator v0.93 CRDs (PrometheusRule, ServiceMonitor, PodMonitor). */
+export function installPrometheusOperatorCrds(kc: KubeConfig): Promise<string[]> {
+  return installCrds(kc, readManifests(PROMETHEUS_OPERATOR_CRD_DIR));
 }
