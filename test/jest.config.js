@@ -4,7 +4,7 @@ import preset from '../jest.preset.js';
 export default {
   ...preset,
   rootDir: import.meta.dirname,
-  roots: ['<rootDir>/testbed', '<rootDir>/controlplane'],
+  roots: ['<rootDir>/testbed', '<rootDir>/controlplane', '<rootDir>/manifests'],
   // One control plane for the whole run (see testbed/global-setup.ts).
   globalSetup: '<rootDir>/testbed/jest-global-setup.mjs',
   globalTeardown: '<rootDir>/testbed/jest-global-teardown.mjs',

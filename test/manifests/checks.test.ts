@@ -1,0 +1,236 @@
+// The manifest checks find what they are meant to find: each is run on a small install that
+// breaks its rule, and on one that keeps it.
+import { describe, expect, it } from '@jest/globals';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import {
+  bindingProblems,
+  labelProblems,
+  podProblems,
+  rbacProblems,
+  referenceProblems,
+  serviceProblems,
+  webhookServiceProblems,
+} from './checks.js';
+
+type Obj = KubernetesObject & { kind: string; [key: string]: unknown };
+
+const part = { 'app.kubernetes.io/part-of': 'dilu' };
+
+function deployment(
+  overrides: { pod?: Record<string, unknown>; container?: Record<string, unknown> } = {},
+): Obj {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'ns', labels: part },
+    spec: {
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: {
+          serviceAccountName: 'web',
+          securityContext: { runAsNonRoot: true },
+          containers: [
+            {
+              name: 'web',
+              image: 'example/web:1.0.0',
+              ports: [{ name: 'http', containerPort: 8080 }],
+              resources: { requests: { cpu: '10m', memory: '10Mi' }, limits: { memory: '20Mi' } },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              ...overrides.container,
+            },
+          ],
+          ...overrides.pod,
+        },
+      },
+    },
+  };
+}
+
+const serviceAccount: Obj = {
+  apiVersion: 'v1',
+  kind: 'ServiceAccount',
+  metadata: { name: 'web', namespace: 'ns', labels: part },
+};
+
+function service(targetPort: string, selector = { app: 'web' }): Obj {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web', namespace: 'ns', labels: part },
+    spec: { selector, ports: [{ port: 80, targetPort }] },
+  };
+}
+
+function role(kind: 'Role' | 'ClusterRole', rules: unknown[]): Obj {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind,
+    metadata: { name: 'r', ...(kind === 'Role' ? { namespace: 'ns' } : {}), labels: part },
+    rules,
+  };
+}
+
+describe('manifest checks', () => {
+  it('accept a well-formed workload, its account and its Service', () => {
+    const install = [deployment(), serviceAccount, service('http')];
+    expect([
+      ...podProblems(install),
+      ...referenceProblems(install),
+      ...serviceProblems(install),
+      ...labelProblems(install),
+    ]).toEqual([]);
+  });
+
+  it('find wide permissions', () => {
+    const problems = rbacProblems([
+      role('ClusterRole', [
+        { apiGroups: [''], resources: ['*'], verbs: ['get'] },
+        { apiGroups: [''], resources: ['secrets'], verbs: ['list'] },
+        { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['bind'] },
+        { apiGroups: [''], resources: ['pods/exec'], verbs: ['create'] },
+      ]),
+      role('Role', [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]),
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'b' },
+        roleRef: { kind: 'ClusterRole', name: 'cluster-admin' },
+      },
+    ]);
+    expect(problems).toEqual([
+      'ClusterRole/r rules[0].resources: wildcard "*"',
+      'ClusterRole/r rules[1]: Secrets readable or writable cluster-wide (list)',
+      'ClusterRole/r rules[1]: Secrets must be read one by one by name (resourceNames)',
+      'ClusterRole/r rules[2].verbs: "bind" lets the holder grant itself more',
+      'ClusterRole/r rules[3].resources: pods/exec or pods/attach',
+      'Role/ns/r rules[0]: Secrets must be read one by one by name (resourceNames)',
+      'ClusterRoleBinding/b.roleRef: bound to cluster-admin',
+    ]);
+  });
+
+  it('find bindings to roles and accounts the install lacks', () => {
+    const binding: Obj = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'b', namespace: 'ns' },
+      roleRef: { kind: 'Role', name: 'missing' },
+      subjects: [{ kind: 'ServiceAccount', name: 'ghost', namespace: 'ns' }],
+    };
+    expect(bindingProblems([binding])).toEqual([
+      'RoleBinding/ns/b.roleRef: no Role missing in the install',
+      'RoleBinding/ns/b.subjects: no ServiceAccount ns/ghost',
+    ]);
+  });
+
+  it('find unpinned images, missing requests and escalation', () => {
+    const problems = podProblems([
+      deployment({
+        container: {
+          image: 'example/web:latest',
+          resources: {},
+          securityContext: { privileged: true, capabilities: { add: ['SYS_ADMIN'] } },
+        },
+        pod: {
+          hostNetwork: true,
+          securityContext: {},
+          volumes: [{ name: 'h', hostPath: { path: '/' } }],
+        },
+      }),
+    ]);
+    expect(problems).toEqual([
+      'Deployment/ns/web.spec.hostNetwork: true',
+      'Deployment/ns/web: hostPath volume in a workload not listed as needing host access',
+      'Deployment/ns/web container web.image: "example/web:latest" is not pinned to a tag or digest',
+      'Deployment/ns/web container web.resources.requests: cpu and memory needed',
+      'Deployment/ns/web container web.resources.limits.memory: missing',
+      'Deployment/ns/web container web.securityContext.privileged: true',
+      'Deployment/ns/web container web.securityContext.allowPrivilegeEscalation: must be false',
+      'Deployment/ns/web container web.securityContext.capabilities.drop: must include ALL',
+      'Deployment/ns/web container web.securityContext.capabilities.add: SYS_ADMIN',
+      'Deployment/ns/web container web: runAsNonRoot not set (pod or container)',
+      'Deployment/ns/web container web.securityContext.readOnlyRootFilesystem: must be true',
+    ]);
+  });
+
+  it('let a listed workload run as root with host paths, but nothing more', () => {
+    const d = deployment({
+      pod: {
+        securityContext: {},
+        volumes: [{ name: 'h', hostPath: { path: '/var/lib/kubelet' } }],
+      },
+      container: {
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+      },
+    });
+    expect(podProblems([d], { hostAccess: { 'Deployment/ns/web': 'kubelet sockets' } })).toEqual(
+      [],
+    );
+  });
+
+  it('find missing accounts, ConfigMaps and Secrets, except a Secret a Job of the install writes', () => {
+    const d = deployment({
+      pod: {
+        serviceAccountName: 'nobody',
+        volumes: [
+          { name: 'c', configMap: { name: 'absent' } },
+          { name: 'o', configMap: { name: 'absent', optional: true } },
+          { name: 's', secret: { secretName: 'tls' } },
+          { name: 't', secret: { secretName: 'made-by-job' } },
+        ],
+      },
+    });
+    const job: Obj = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'certs', namespace: 'ns' },
+      spec: {
+        template: {
+          spec: {
+            serviceAccountName: 'web',
+            containers: [{ name: 'c', image: 'x:1', args: ['certs', '--secret=made-by-job'] }],
+          },
+        },
+      },
+    };
+    expect(referenceProblems([d, job, serviceAccount])).toEqual([
+      'Deployment/ns/web.serviceAccountName: no ServiceAccount ns/nobody',
+      'Deployment/ns/web volume c: no ConfigMap ns/absent',
+      'Deployment/ns/web volume s: no Secret ns/tls, and no Job of the install creates it',
+    ]);
+  });
+
+  it('find Services that select nothing or target an undeclared port, and webhooks without their Service', () => {
+    expect(serviceProblems([deployment(), service('http', { app: 'other' })])).toEqual([
+      'Service/ns/web.spec.selector: selects 0 workloads, want 1',
+    ]);
+    expect(serviceProblems([deployment(), service('metrics')])).toEqual([
+      'Service/ns/web port 80: targetPort metrics is no container port',
+    ]);
+    const config: Obj = {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
+      metadata: { name: 'm' },
+      webhooks: [
+        {
+          name: 'a.example',
+          clientConfig: { service: { name: 'web', namespace: 'ns', port: 443 } },
+        },
+      ],
+    };
+    expect(webhookServiceProblems([config, service('http')])).toEqual([
+      'MutatingWebhookConfiguration/m webhook a.example: no Service ns/web on port 443',
+    ]);
+  });
+
+  it('find objects without the part-of label', () => {
+    expect(
+      labelProblems([
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'ns' } },
+      ]),
+    ).toEqual(['ConfigMap/ns/c: no label app.kubernetes.io/part-of=dilu']);
+  });
+});
