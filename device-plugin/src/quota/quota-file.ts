@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+export const QUOTA_FILE_NAME = 'quota.json';
+export const QUOTA_FILE_VERSION = 1;
+
+const podRefSchema = z.object({
+  namespace: z.string(),
+  name: z.string(),
+  uid: z.string(),
+  container: z.string(),
+});
+export type PodRef = z.infer<typeof podRefSchema>;
+
+/**
+ * The per-allocation quota file (docs/contracts/quota-file.md). `allocatedAt` and `pod` are
+ * this package's additions: readers ignore unknown fields, and with them the files alone are
+ * the node agent's whole state, so a restart loses nothing.
+ */
+export const quotaFileSchema = z.looseObject({
+  version: z.literal(QUOTA_FILE_VERSION),
+  allocationId: z.string().regex(/^a-[0-9a-f]{16}$/),
+  gpuIndex: z.number().int().nonnegative(),
+  gpuUuid: z.string(),
+  smRequest: z.number().int().min(1).max(100),
+  smLimit: z.number().int().min(1).max(100).nullable(),
+  quota: z.number().int().min(1).max(100),
+  memoryMiB: z.number().int().nonnegative().nullable(),
+  generation: z.number().int().positive(),
+  updatedAt: z.string(),
+  allocatedAt: z.string(),
+  pod: podRefSchema.nullable(),
+});
+export type QuotaFile = z.infer<typeof quotaFileSchema>;
+
+/**
+ * Writes `quota.json` in `dir` atomically: a temporary file in the same directory, fsync,
+ * rename over the old file, fsync of the directory. Readers see the old or the new file,
+ * never a partial one, and the new one survives a crash once this resolves.
+ */
+export async function writeQuotaFile(dir: string, content: QuotaFile): Promise<void> {
+  const tmp = join(dir, `${QUOTA_FILE_NAME}.tmp-${randomBytes(6).toString('hex')}`);
+  const fh = await open(tmp, 'wx', 0o644);
+  try {
+    await fh.writeFile(`${JSON.stringify(content, null, 2)}\n`);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, join(dir, QUOTA_FILE_NAME));
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}
+
+/** Reads and validates a quota file; the error names the file and the bad field. */
+export async function readQuotaFile(path: string): Promise<QuotaFile> {
+  const text = await readFile(path, 'utf8');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${path}: not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = quotaFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${path}: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
