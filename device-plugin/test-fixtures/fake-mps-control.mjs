@@ -37,6 +37,7 @@ function ask(command) {
     c.on('connect', () => c.end(`${command}\n`));
     c.on('data', d => (out += d));
     c.on('end', () => resolve(out));
+    c.on('close', () => resolve(out));
     c.on('error', reject);
   });
 }
@@ -88,8 +89,8 @@ async function daemon() {
         conn.end(`${threads}\n`);
       } else if (cmd === 'get_server_list') conn.end('');
       else if (cmd === 'quit') {
-        conn.end('');
-        shutdown(0);
+        // Answer first, then go: the client returns as soon as the connection closes.
+        conn.end('', () => shutdown(0));
       } else conn.end(`Unrecognized command ${cmd}\n`);
     });
   });
