@@ -63,9 +63,13 @@ export function createAllocationStore(deps: AllocationStoreDeps): AllocationStor
 
   const dirOf = (id: string): string => join(root, id);
 
-  async function persist(rec: QuotaFile): Promise<AllocationRecord> {
-    await mkdir(dirOf(rec.allocationId), { recursive: true, mode: 0o755 });
-    await writeQuotaFile(dirOf(rec.allocationId), rec);
+  const made = new Set<string>();
+  async function persist(rec: QuotaFile, durable: boolean): Promise<AllocationRecord> {
+    if (!made.has(rec.allocationId)) {
+      await mkdir(dirOf(rec.allocationId), { recursive: true, mode: 0o755 });
+      made.add(rec.allocationId);
+    }
+    await writeQuotaFile(dirOf(rec.allocationId), rec, durable);
     records.set(rec.allocationId, rec);
     return rec;
   }
@@ -82,6 +86,7 @@ export function createAllocationStore(deps: AllocationStoreDeps): AllocationStor
         try {
           const rec = await readQuotaFile(join(root, entry.name, QUOTA_FILE_NAME));
           records.set(rec.allocationId, rec);
+          made.add(rec.allocationId);
         } catch (err) {
           unreadable.push(entry.name);
           deps.log.warn(
@@ -101,20 +106,24 @@ export function createAllocationStore(deps: AllocationStoreDeps): AllocationStor
         // The same devices always give the same id; a new Allocate for them is a new container
         // (the previous holder released them), so its quota starts again at the request. The
         // generation keeps counting so a reader of the old file never mistakes it for newer.
-        return persist({
-          version: QUOTA_FILE_VERSION,
-          allocationId: id,
-          gpuIndex: a.gpuIndex,
-          gpuUuid: a.gpuUuid,
-          smRequest: a.smDeviceIds.length,
-          smLimit: null,
-          quota: a.smDeviceIds.length,
-          memoryMiB: null,
-          generation: (previous?.generation ?? 0) + 1,
-          updatedAt: at,
-          allocatedAt: at,
-          pod: null,
-        });
+        // Not fsync'ed: only the container reads it, and a crash that loses it ends the container.
+        return persist(
+          {
+            version: QUOTA_FILE_VERSION,
+            allocationId: id,
+            gpuIndex: a.gpuIndex,
+            gpuUuid: a.gpuUuid,
+            smRequest: a.smDeviceIds.length,
+            smLimit: null,
+            quota: a.smDeviceIds.length,
+            memoryMiB: null,
+            generation: (previous?.generation ?? 0) + 1,
+            updatedAt: at,
+            allocatedAt: at,
+            pod: null,
+          },
+          false,
+        );
       });
     },
 
@@ -127,19 +136,23 @@ export function createAllocationStore(deps: AllocationStoreDeps): AllocationStor
         if (current === undefined) return undefined;
         const fields = change(current, [...records.values()]);
         if (fields === undefined) return current;
-        return persist({
-          ...current,
-          ...fields,
-          allocationId: current.allocationId,
-          generation: current.generation + 1,
-          updatedAt: now().toISOString(),
-        });
+        return persist(
+          {
+            ...current,
+            ...fields,
+            allocationId: current.allocationId,
+            generation: current.generation + 1,
+            updatedAt: now().toISOString(),
+          },
+          true,
+        );
       });
     },
 
     remove(id) {
       return exclusive(async () => {
         records.delete(id);
+        made.delete(id);
         await rm(dirOf(id), { recursive: true, force: true });
       });
     },

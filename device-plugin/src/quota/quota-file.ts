@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -36,12 +37,30 @@ export const quotaFileSchema = z.looseObject({
 export type QuotaFile = z.infer<typeof quotaFileSchema>;
 
 /**
- * Writes `quota.json` in `dir` atomically: a temporary file in the same directory, fsync,
- * rename over the old file, fsync of the directory. Readers see the old or the new file,
- * never a partial one, and the new one survives a crash once this resolves.
+ * Writes `quota.json` in `dir` atomically: a temporary file in the same directory, rename over
+ * the old file. Readers see the old or the new file, never a partial one. `durable` adds fsync
+ * of the file before and of the directory after the rename, so the new file survives a power
+ * loss once this resolves (quota changes); the first file, written on the container start path,
+ * skips it (see docs/decisions/0146).
  */
-export async function writeQuotaFile(dir: string, content: QuotaFile): Promise<void> {
+export async function writeQuotaFile(
+  dir: string,
+  content: QuotaFile,
+  durable = true,
+): Promise<void> {
   const tmp = join(dir, `${QUOTA_FILE_NAME}.tmp-${randomBytes(6).toString('hex')}`);
+  if (!durable) {
+    // Synchronous on purpose: two small syscalls are cheaper than trips through libuv's thread
+    // pool, and this runs inside Allocate, on the container start path.
+    writeFileSync(tmp, `${JSON.stringify(content, null, 2)}\n`, { flag: 'wx', mode: 0o644 });
+    try {
+      renameSync(tmp, join(dir, QUOTA_FILE_NAME));
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+    return;
+  }
   const fh = await open(tmp, 'wx', 0o644);
   try {
     await fh.writeFile(`${JSON.stringify(content, null, 2)}\n`);

@@ -131,6 +131,12 @@ export class KubeletStub {
     return this.devices(resource) ?? [];
   }
 
+  /** Calls GetDevicePluginOptions now (the cheapest round trip; a baseline for timings). */
+  fetchOptions(resource: string): Promise<DevicePluginOptions> {
+    const { client } = this.#endpoint(resource);
+    return unary(client.GetDevicePluginOptions.bind(client), {}, 5000);
+  }
+
   allocate(resource: string, deviceIds: string[][]): Promise<AllocateResponse> {
     const { client } = this.#endpoint(resource);
     return unary(
