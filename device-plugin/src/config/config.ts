@@ -14,8 +14,12 @@ export const configSchema = z.strictObject({
   nodeName: z.string().default(''),
   devicePluginDir: z.string().default('/var/lib/kubelet/device-plugins'),
   podResourcesSocket: z.string().default('/var/lib/kubelet/pod-resources/kubelet.sock'),
-  /** Holds `allocations/<id>/quota.json`; mounted at the same path on the host and in the pod. */
-  stateDir: z.string().default('/var/lib/dilu'),
+  /**
+   * Holds `allocations/<id>/quota.json`; mounted at the same path on the host and in the pod.
+   * On tmpfs (/run) by default: the files matter exactly as long as the containers that read
+   * them, which a reboot ends too (docs/decisions/0144).
+   */
+  stateDir: z.string().default('/run/dilu/state'),
   sysfsRoot: z.string().default('/sys'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   memory: z
