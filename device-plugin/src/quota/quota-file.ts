@@ -41,7 +41,7 @@ export type QuotaFile = z.infer<typeof quotaFileSchema>;
  * the old file. Readers see the old or the new file, never a partial one. `durable` adds fsync
  * of the file before and of the directory after the rename, so the new file survives a power
  * loss once this resolves (quota changes); the first file, written on the container start path,
- * skips it (see docs/decisions/0146).
+ * skips it (see docs/decisions/0144).
  */
 export async function writeQuotaFile(
   dir: string,
