@@ -2,12 +2,19 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
+import { publishMemoryUnit } from '../app/node-annotations.js';
 import { createCachingReviewer, createKubeTokenReviewer } from './auth.js';
 import { createKubePodReader, smLimitOf } from './pod-reader.js';
 import type { PodLike } from './pod-reader.js';
 
 // A stand-in API server on 127.0.0.1: answers TokenReview and pod reads the way the real one does.
-const seen: { method: string; url: string; body: unknown; auth: string | undefined }[] = [];
+const seen: {
+  method: string;
+  url: string;
+  body: unknown;
+  auth: string | undefined;
+  contentType?: string;
+}[] = [];
 const server = createServer((req, res) => {
   let text = '';
   req.on('data', (d: Buffer) => (text += d.toString()));
@@ -38,6 +45,9 @@ const server = createServer((req, res) => {
           status,
         }),
       );
+    } else if (req.method === 'PATCH' && req.url === '/api/v1/nodes/gpu-node-1') {
+      seen[seen.length - 1]!.contentType = req.headers['content-type'];
+      res.end(JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'gpu-node-1' } }));
     } else if (req.url === '/api/v1/namespaces/fn/pods/a-1') {
       res.end(
         JSON.stringify({
@@ -128,6 +138,17 @@ describe('createKubePodReader', () => {
       smLimit: 60,
     });
     await expect(pods.read('fn', 'gone', 'function')).resolves.toBeUndefined();
+  });
+});
+
+describe('publishMemoryUnit', () => {
+  it('merge-patches the memory unit annotation onto the node', async () => {
+    await publishMemoryUnit(kc, 'gpu-node-1', 256);
+    expect(seen.find(s => s.method === 'PATCH')).toMatchObject({
+      url: '/api/v1/nodes/gpu-node-1',
+      contentType: 'application/merge-patch+json',
+      body: { metadata: { annotations: { 'dilu.dev/memory-unit-mib': '256' } } },
+    });
   });
 });
 

@@ -4,7 +4,7 @@
 // validation, response and, for SM allocations, the atomic quota file write). Target: p99 <= 2 ms.
 //   npm run bench -w device-plugin [-- --calls 10000 --state-dir <dir>]
 import { fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,7 +81,8 @@ function summary(name: string, samples: number[]): string {
 
 /** The plugin's side: fake GPU, real plugin manager, Allocate served to the child process. */
 async function runPlugin(): Promise<number> {
-  const root = mkdtempSync(join(tmpdir(), 'dilu-bench-'));
+  // On tmpfs when the machine has one, like the production default /run/dilu/state.
+  const root = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'dilu-bench-'));
   const stateDir = values['state-dir'] ?? join(root, 'state');
   const dir = join(root, 'device-plugins');
   mkdirSync(dir);

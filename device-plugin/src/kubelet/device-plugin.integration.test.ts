@@ -166,6 +166,19 @@ describe('device plugin against a kubelet stub over real unix sockets', () => {
     );
   });
 
+  it('reports a GPU Unhealthy while its MPS daemon is down', async () => {
+    const n = await node();
+    const k = n.kubelet();
+    await k.waitForDevices('dilu.dev/gpu0-sm', d => d.length === 100);
+    n.monitor.setMpsUp(0, false);
+    await k.waitForDevices('dilu.dev/gpu0-sm', d => d.every(x => x.health === 'Unhealthy'));
+    await expect(k.allocate('dilu.dev/gpu0-mem', [[memDeviceId(0, 0)]])).rejects.toMatchObject({
+      details: expect.stringContaining('its MPS control daemon is down'),
+    });
+    n.monitor.setMpsUp(0, true);
+    await k.waitForDevices('dilu.dev/gpu0-sm', d => d.every(x => x.health === 'Healthy'));
+  });
+
   it('answers Allocate with the GPU, MPS wiring, memory cap and a quota file', async () => {
     const n = await node();
     const k = n.kubelet();
