@@ -304,6 +304,22 @@ describe('node agent allocations and quotas', () => {
     });
   });
 
+  it('answers 409 for an allocation no container holds any more', async () => {
+    const n = await twoPods();
+    expect((await n.call('PUT', `/v1/allocations/${n.b}/quota`, { quota: 50 })).status).toBe(200);
+    const old = new Date(Date.now() - 120_000).toISOString(); // allocated two minutes ago
+    await n.store.update(n.b, () => ({ allocatedAt: old }));
+    n.kubelet.pods = n.kubelet.pods.filter(p => p.name !== 'b-1'); // pod b-1 ended
+    await n.call('GET', '/v1/allocations'); // the agent syncs with PodResources
+    const res = await n.call('PUT', `/v1/allocations/${n.b}/quota`, { quota: 30 });
+    expect(res).toMatchObject({
+      status: 409,
+      body: { error: expect.stringContaining('no container holds') },
+    });
+    // b no longer counts toward the GPU's sum: 60 + 50 would exceed 100 if it did
+    expect((await n.call('PUT', `/v1/allocations/${n.a}/quota`, { quota: 60 })).status).toBe(200);
+  });
+
   it('keeps quotas and pods across an agent restart', async () => {
     const n = await twoPods();
     expect((await n.call('PUT', `/v1/allocations/${n.a}/quota`, { quota: 45 })).status).toBe(200);

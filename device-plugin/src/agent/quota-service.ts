@@ -37,6 +37,13 @@ export function createQuotaService(deps: {
         metrics.quotaUpdate('not_found');
         throw new QuotaError(404, `no allocation ${id} on this node`);
       }
+      if (!sync.isLive(rec)) {
+        metrics.quotaUpdate('conflict');
+        throw new QuotaError(
+          409,
+          `no container holds allocation ${id} any more; it will be removed`,
+        );
+      }
       if (rec.smLimit === null || rec.pod === null) {
         metrics.quotaUpdate('conflict');
         throw new QuotaError(
