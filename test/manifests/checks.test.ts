@@ -149,26 +149,43 @@ describe('manifest checks', () => {
       'Deployment/ns/web container web.resources.limits.memory: missing',
       'Deployment/ns/web container web.securityContext.privileged: true',
       'Deployment/ns/web container web.securityContext.allowPrivilegeEscalation: must be false',
-      'Deployment/ns/web container web.securityContext.capabilities.drop: must include ALL',
       'Deployment/ns/web container web.securityContext.capabilities.add: SYS_ADMIN',
+      'Deployment/ns/web container web.securityContext.capabilities.drop: must include ALL',
       'Deployment/ns/web container web: runAsNonRoot not set (pod or container)',
       'Deployment/ns/web container web.securityContext.readOnlyRootFilesystem: must be true',
     ]);
   });
 
-  it('let a listed workload run as root with host paths, but nothing more', () => {
+  it('let a listed workload run as root with host paths and hostPID, but nothing more', () => {
+    const listed = { hostAccess: { 'Deployment/ns/web': 'kubelet sockets' } };
+    const root = (extra: Record<string, unknown>, sc: Record<string, unknown>) =>
+      deployment({
+        pod: {
+          securityContext: {},
+          hostPID: true,
+          volumes: [{ name: 'h', hostPath: { path: '/var/lib/kubelet' } }],
+          ...extra,
+        },
+        container: { securityContext: { allowPrivilegeEscalation: false, ...sc } },
+      });
+    expect(podProblems([root({}, { runAsUser: 0 })], listed)).toEqual([]);
+    expect(
+      podProblems([root({ hostNetwork: true }, { capabilities: { add: ['SYS_ADMIN'] } })], listed),
+    ).toEqual([
+      'Deployment/ns/web.spec.hostNetwork: true',
+      'Deployment/ns/web container web.securityContext.capabilities.add: SYS_ADMIN',
+    ]);
+    expect(podProblems([root({}, {})])).toContain('Deployment/ns/web.spec.hostPID: true');
+  });
+
+  it('accept a Secret the user creates first when it is listed as a prerequisite', () => {
     const d = deployment({
-      pod: {
-        securityContext: {},
-        volumes: [{ name: 'h', hostPath: { path: '/var/lib/kubelet' } }],
-      },
-      container: {
-        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-      },
+      pod: { volumes: [{ name: 't', secret: { secretName: 'agent-tls' } }] },
     });
-    expect(podProblems([d], { hostAccess: { 'Deployment/ns/web': 'kubelet sockets' } })).toEqual(
-      [],
-    );
+    expect(referenceProblems([d, serviceAccount])).toEqual([
+      'Deployment/ns/web volume t: no Secret ns/agent-tls, and no Job of the install creates it',
+    ]);
+    expect(referenceProblems([d, serviceAccount], ['ns/agent-tls'])).toEqual([]);
   });
 
   it('find missing accounts, ConfigMaps and Secrets, except a Secret a Job of the install writes', () => {

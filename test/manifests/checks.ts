@@ -178,8 +178,14 @@ function secretsCreatedByJobs(objects: readonly Obj[]): Set<string> {
   return names;
 }
 
-/** Service accounts, ConfigMaps and Secrets a pod needs exist (or are optional, or made by a Job). */
-export function referenceProblems(objects: readonly Obj[]): string[] {
+/**
+ * Service accounts, ConfigMaps and Secrets a pod needs exist (or are optional, made by a Job of
+ * the install, or listed in `prerequisites` as "namespace/name" of what the user creates first).
+ */
+export function referenceProblems(
+  objects: readonly Obj[],
+  prerequisites: readonly string[] = [],
+): string[] {
   const problems: string[] = [];
   const jobSecrets = secretsCreatedByJobs(objects);
   for (const w of workloads(objects)) {
@@ -197,10 +203,8 @@ export function referenceProblems(objects: readonly Obj[]): string[] {
       }
       if (v.secret !== undefined && v.secret.optional !== true) {
         const key = `${w.namespace}/${v.secret.secretName}`;
-        if (
-          find(objects, 'Secret', v.secret.secretName, w.namespace) === undefined &&
-          !jobSecrets.has(key)
-        ) {
+        const made = jobSecrets.has(key) || prerequisites.includes(key);
+        if (find(objects, 'Secret', v.secret.secretName, w.namespace) === undefined && !made) {
           problems.push(
             `${at} volume ${v.name}: no Secret ${key}, and no Job of the install creates it`,
           );
@@ -269,7 +273,10 @@ export function webhookServiceProblems(objects: readonly Obj[]): string[] {
 }
 
 export interface PodSecurityExceptions {
-  /** Workloads ("Kind/namespace/name") allowed to run as root and mount host paths, with why. */
+  /**
+   * Workloads ("Kind/namespace/name") that run as root with host paths, the host PID
+   * namespace and root's default capabilities (never added ones, never privileged), with why.
+   */
   readonly hostAccess?: Readonly<Record<string, string>>;
 }
 
@@ -303,14 +310,14 @@ function securityProblems(c: Container, cat: string, strict: boolean, podNonRoot
   if (sc.allowPrivilegeEscalation !== false) {
     problems.push(`${cat}.securityContext.allowPrivilegeEscalation: must be false`);
   }
-  if (!(sc.capabilities?.drop ?? []).includes('ALL')) {
-    problems.push(`${cat}.securityContext.capabilities.drop: must include ALL`);
-  }
   const added = sc.capabilities?.add ?? [];
   if (added.length > 0) {
     problems.push(`${cat}.securityContext.capabilities.add: ${added.join(',')}`);
   }
   if (!strict) return problems;
+  if (!(sc.capabilities?.drop ?? []).includes('ALL')) {
+    problems.push(`${cat}.securityContext.capabilities.drop: must include ALL`);
+  }
   if (!podNonRoot && sc.runAsNonRoot !== true) {
     problems.push(`${cat}: runAsNonRoot not set (pod or container)`);
   }
@@ -338,7 +345,10 @@ export function podProblems(
   for (const w of workloads(objects)) {
     const at = objectRef(w.obj);
     const host = exceptions.hostAccess?.[at] !== undefined;
-    for (const f of ['hostNetwork', 'hostPID', 'hostIPC'] as const) {
+    const hostNamespaces = host
+      ? (['hostNetwork', 'hostIPC'] as const)
+      : (['hostNetwork', 'hostPID', 'hostIPC'] as const);
+    for (const f of hostNamespaces) {
       if (w.pod[f] === true) problems.push(`${at}.spec.${f}: true`);
     }
     if (!host && (w.pod.volumes ?? []).some(v => v.hostPath !== undefined)) {

@@ -43,11 +43,17 @@ const PLATFORM_NAMESPACES: Record<OverlayName, readonly string[]> = {
   openfaas: ['openfaas', 'openfaas-fn'],
 };
 
-/** The one workload allowed host paths and root: the device plugin, for the kubelet's sockets. */
-export const HOST_ACCESS: Readonly<Record<string, string>> = {
+/**
+ * The one workload allowed root, host paths and hostPID: the device plugin, for the kubelet's
+ * sockets, the quota files and MPS, which matches clients by PID (decision 0145).
+ */
+const HOST_ACCESS: Readonly<Record<string, string>> = {
   'DaemonSet/dilu-system/dilu-device-plugin':
-    "kubelet's device-plugin and pod-resources sockets, MPS pipe directories, quota files",
+    "kubelet's device-plugin and pod-resources sockets, MPS pipes and PIDs, quota files",
 };
+
+/** What the user creates before installing (docs/quickstart.md, step 2). */
+const PREREQUISITES = ['dilu-system/dilu-node-agent-tls'];
 
 const DRY_RUN_LINE = / serverside-applied \(server dry run\)$/;
 
@@ -122,7 +128,7 @@ describeWithControlPlane('manifests/overlays on the API server', testbed => {
       const { objects } = render(overlay);
       expect([
         ...bindingProblems(objects),
-        ...referenceProblems(objects),
+        ...referenceProblems(objects, PREREQUISITES),
         ...serviceProblems(objects),
         ...webhookServiceProblems(objects),
         ...labelProblems(objects),
