@@ -108,4 +108,23 @@ describe('ensureWebhookCertificates', () => {
       reason: 'secret holds unreadable certificates',
     });
   });
+
+  it('names the IP addresses asked for, renewing under the same CA when one is added', async () => {
+    const client = memoryClient(1);
+    const first = await ensureWebhookCertificates({ ...base, client });
+    const ca = client.secrets.get('dilu-system/dilu-webhook-tls')?.['ca.crt'];
+    const withIp = await ensureWebhookCertificates({ ...base, client, ipAddresses: ['127.0.0.1'] });
+    expect(withIp).toMatchObject({
+      action: 'renewed',
+      reason: 'certificate lacks IP addresses 127.0.0.1',
+      caBundle: first.caBundle,
+      ipAddresses: ['127.0.0.1'],
+    });
+    const s = client.secrets.get('dilu-system/dilu-webhook-tls');
+    if (!s) throw new Error('no secret');
+    expect(s['ca.crt']).toBe(ca);
+    expect(new X509Certificate(s['tls.crt']).subjectAltName).toContain('IP Address:127.0.0.1');
+    const again = await ensureWebhookCertificates({ ...base, client, ipAddresses: ['127.0.0.1'] });
+    expect(again.action).toBe('unchanged');
+  });
 });

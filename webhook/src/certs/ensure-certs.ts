@@ -37,6 +37,11 @@ export interface EnsureCertsOptions {
   readonly secretName: string;
   readonly serviceName: string;
   readonly webhookConfigName: string;
+  /**
+   * IP addresses the serving certificate must also name, for a webhook the API server calls
+   * by URL rather than through its Service (a server outside the cluster, or the test bed).
+   */
+  readonly ipAddresses?: readonly string[];
   /** @default 3650 */
   readonly caValidDays?: number;
   /** @default 365 */
@@ -51,6 +56,7 @@ export interface EnsureCertsResult {
   readonly reason: string;
   readonly caBundle: string;
   readonly dnsNames: readonly string[];
+  readonly ipAddresses: readonly string[];
 }
 
 const DAY_MS = 86_400_000;
@@ -77,16 +83,17 @@ export async function ensureWebhookCertificates(
   const now = options.now ?? new Date();
   const renewBefore = (options.renewBeforeDays ?? 30) * DAY_MS;
   const dnsNames = serviceDnsNames(options.serviceName, options.namespace);
+  const ipAddresses = options.ipAddresses ?? [];
   const { client } = options;
 
   const webhookCount = await client.countWebhooks(options.webhookConfigName);
   const existing = await client.readSecret(options.namespace, options.secretName);
-  const verdict = judge(existing, dnsNames, now, renewBefore);
+  const verdict = judge(existing, { dnsNames, ipAddresses }, now, renewBefore);
 
   const secret =
     verdict.keep && existing
       ? asTlsSecret(existing)
-      : issue(options, dnsNames, now, verdict.keepCa ? existing : undefined);
+      : issue(options, { dnsNames, ipAddresses }, now, verdict.keepCa ? existing : undefined);
   if (!verdict.keep) {
     await client.writeSecret(options.namespace, options.secretName, secret, existing !== undefined);
   }
@@ -97,6 +104,7 @@ export async function ensureWebhookCertificates(
     reason: verdict.reason,
     caBundle,
     dnsNames,
+    ipAddresses,
   };
 }
 
@@ -110,9 +118,14 @@ function asTlsSecret(s: Partial<Record<string, string>>): WebhookTlsSecret {
 }
 
 /** A new serving certificate, signed by the kept CA when there is one, else by a new CA. */
+interface Names {
+  readonly dnsNames: readonly string[];
+  readonly ipAddresses: readonly string[];
+}
+
 function issue(
   options: EnsureCertsOptions,
-  dnsNames: readonly string[],
+  names: Names,
   now: Date,
   keepCaFrom: Partial<Record<string, string>> | undefined,
 ): WebhookTlsSecret {
@@ -128,7 +141,8 @@ function issue(
         });
   const serving = createServingCertificate({
     ca,
-    dnsNames,
+    dnsNames: names.dnsNames,
+    ipAddresses: names.ipAddresses,
     validDays: options.certValidDays ?? 365,
     now,
   });
@@ -148,7 +162,7 @@ interface Verdict {
 
 function judge(
   s: Partial<Record<string, string>> | undefined,
-  dnsNames: readonly string[],
+  names: Names,
   now: Date,
   renewBefore: number,
 ): Verdict {
@@ -176,12 +190,19 @@ function judge(
   if (cert.notAfter.getTime() - now.getTime() <= renewBefore) {
     return { keep: false, keepCa: true, reason: 'serving certificate expires soon' };
   }
-  const missing = dnsNames.filter(n => !cert.dnsNames.includes(n));
+  const missing = names.dnsNames.filter(n => !cert.dnsNames.includes(n));
   if (missing.length > 0)
     return {
       keep: false,
       keepCa: true,
       reason: `certificate lacks DNS names ${missing.join(', ')}`,
+    };
+  const missingIps = names.ipAddresses.filter(ip => !cert.ipAddresses.includes(ip));
+  if (missingIps.length > 0)
+    return {
+      keep: false,
+      keepCa: true,
+      reason: `certificate lacks IP addresses ${missingIps.join(', ')}`,
     };
   return { keep: true, keepCa: true, reason: 'certificate valid' };
 }

@@ -110,6 +110,7 @@ export function createServingCertificate(options: {
 export interface CertificateFacts {
   readonly notAfter: Date;
   readonly dnsNames: readonly string[];
+  readonly ipAddresses: readonly string[];
   readonly issuedBy: (caPem: string) => boolean;
 }
 
@@ -117,14 +118,18 @@ export interface CertificateFacts {
 export function inspectCertificate(certPem: string): CertificateFacts {
   const cert = forge.pki.certificateFromPem(certPem);
   const san = cert.getExtension('subjectAltName') as {
-    altNames?: { type: number; value?: string }[];
+    altNames?: { type: number; value?: string; ip?: string }[];
   } | null;
   const dnsNames = (san?.altNames ?? [])
     .filter(a => a.type === 2 && a.value !== undefined)
     .map(a => a.value ?? '');
+  const ipAddresses = (san?.altNames ?? [])
+    .filter(a => a.type === 7 && a.ip !== undefined)
+    .map(a => a.ip ?? '');
   return {
     notAfter: cert.validity.notAfter,
     dnsNames,
+    ipAddresses,
     issuedBy: caPem => {
       try {
         return forge.pki.certificateFromPem(caPem).verify(cert);

@@ -172,4 +172,16 @@ describe('dilu-webhook certs', () => {
     );
     expect(api.requests.filter(r => r.method === 'PATCH')).toHaveLength(1);
   });
+
+  it('refuses an --ip-address that is not an IP, naming the option', async () => {
+    const c = capture();
+    const code = await main(
+      ['node', 'dilu-webhook', 'certs', '--ip-address', 'localhost'],
+      c.output,
+    );
+    expect(code).not.toBe(0);
+    expect(c.err.join('')).toContain(
+      "option '--ip-address <ip>' argument 'localhost' is invalid. must be an IPv4 or IPv6 address",
+    );
+  });
 });

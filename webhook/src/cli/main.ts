@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
@@ -28,6 +29,12 @@ function positiveInt(raw: string): number {
   return n;
 }
 
+function collectIp(raw: string, previous: string[]): string[] {
+  if (isIP(raw) === 0)
+    throw new InvalidArgumentError(`must be an IPv4 or IPv6 address, got "${raw}"`);
+  return [...previous, raw];
+}
+
 interface ServeFlags {
   port?: number;
   host?: string;
@@ -46,6 +53,7 @@ interface CertsFlags {
   webhookConfig: string;
   kubeconfig?: string;
   renewBeforeDays: number;
+  ipAddress: string[];
 }
 
 /**
@@ -118,6 +126,12 @@ export function buildCli(output: CliOutput, setExit: (code: number) => void): Co
       positiveInt,
       30,
     )
+    .option(
+      '--ip-address <ip>',
+      'also name this IP in the certificate, for a webhook configured by URL (repeatable)',
+      collectIp,
+      [],
+    )
     .action(async (flags: CertsFlags) => {
       const { KubeConfig } = await import('@kubernetes/client-node');
       const { createCertKubeClient } = await import('../kube/cert-client.js');
@@ -132,10 +146,12 @@ export function buildCli(output: CliOutput, setExit: (code: number) => void): Co
         serviceName: flags.service,
         webhookConfigName: flags.webhookConfig,
         renewBeforeDays: flags.renewBeforeDays,
+        ipAddresses: flags.ipAddress,
       });
       output.out(
         `secret ${flags.namespace}/${flags.secret}: ${result.action} (${result.reason}); ` +
-          `caBundle of ${flags.webhookConfig} set; DNS names ${result.dnsNames.join(', ')}`,
+          `caBundle of ${flags.webhookConfig} set; DNS names ${result.dnsNames.join(', ')}` +
+          (result.ipAddresses.length > 0 ? `; IP addresses ${result.ipAddresses.join(', ')}` : ''),
       );
       setExit(0);
     });
