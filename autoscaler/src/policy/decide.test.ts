@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { createCoScalingPolicy } from './decide.js';
+import { isStale } from './horizontal.js';
 import type { FunctionSpecInput } from './spec.js';
 import { PolicyInputError } from './policy-error.js';
 import { createPolicyState } from './state.js';
@@ -370,6 +371,36 @@ describe('resize when the load has outgrown the fleet configuration', () => {
       start: 420,
     });
     expect(after?.remove).toEqual(['big']);
+  });
+});
+
+describe('resize: which fleets are replaced', () => {
+  // A fleet of batch 8, l 40 asking r = 38: far more than 5 rps needs.
+  const greedy = [instance('g', { batch: 8, smRequest: 38, smLimit: 40, quota: 38 })];
+
+  it.each([
+    // [case, min scale, samples, resized]
+    ['an over-asking request is replaced like another configuration', 1, 5, true],
+    ['an idle function kept by min-scale 1 is still resized', 1, 0, true],
+    ['one that may scale to zero is left to scale-to-zero', 0, 0, false],
+  ])('%s', (_, minScale, rps, resized) => {
+    const ds = run(constant(rps, 301), {
+      spec: { minScale },
+      instances: greedy,
+      state: settledState(rps, 100),
+    });
+    expect(ds.some(d => codes(d).includes('resize'))).toBe(resized);
+  });
+
+  it('counts an instance asking more than the configuration as stale, one asking less not', () => {
+    const sizing = { batch: 8, smRequest: 20, smLimit: 40 } as Parameters<typeof isStale>[1];
+    const figure = (smRequest: number) =>
+      ({ view: instance('x', { smRequest, quota: Math.max(20, smRequest) }) }) as Parameters<
+        typeof isStale
+      >[0];
+    expect(isStale(figure(30), sizing)).toBe(true);
+    expect(isStale(figure(10), sizing)).toBe(false);
+    expect(isStale(figure(20), sizing)).toBe(false);
   });
 });
 

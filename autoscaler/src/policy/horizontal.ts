@@ -1,5 +1,6 @@
 import type { InstanceFigures } from './fleet.js';
 import type { InstanceSizing } from './sizing.js';
+import type { FleetConfig } from './latency-model.js';
 import { PEAK_WAIT_FACTOR } from './latency-model.js';
 import type { TickContext } from './tick-context.js';
 import { addReason, rps } from './tick-context.js';
@@ -89,7 +90,7 @@ function resizeOnScaleOut(
   nOut: number,
 ): number {
   const { bestSizing: best, sizing: current, knobs: k } = ctx;
-  if (best.batch === current.batch && best.smLimit === current.smLimit) return nOut;
+  if (sameConfiguration(best, current)) return nOut;
   if (!best.feasible && current.feasible) return nOut;
   const per = ctx.handle.latencyShare(best.batch, best.smLimit, best.smLimit, {
     margin: ctx.margin,
@@ -171,9 +172,22 @@ function pct(f: number): string {
   return `${Math.round(f * 100)} %`;
 }
 
-/** Whether an instance runs a (batch, limit) other than the one new instances get. */
+/**
+ * Whether an instance is of another configuration than the one new instances get: another
+ * (batch, limit), or a higher request (it holds SM the new configuration does not need; a
+ * lower one only means its quota rises above r, which it may).
+ */
 export function isStale(f: InstanceFigures, s: InstanceSizing): boolean {
-  return f.view.batch !== s.batch || f.view.smLimit !== s.smLimit;
+  return f.view.batch !== s.batch || f.view.smLimit !== s.smLimit || f.view.smRequest > s.smRequest;
+}
+
+/** Whether `best` is `current` or only differs by asking more (no resize for that). */
+export function sameConfiguration(best: FleetConfig, current: FleetConfig): boolean {
+  return (
+    best.batch === current.batch &&
+    best.smLimit === current.smLimit &&
+    best.smRequest >= current.smRequest
+  );
 }
 
 /**

@@ -1,3 +1,4 @@
+import { isStale, sameConfiguration } from './horizontal.js';
 import type { TickContext } from './tick-context.js';
 import { addReason, rps } from './tick-context.js';
 import type { InstanceView } from './types.js';
@@ -33,11 +34,12 @@ export function newestInstance(instances: readonly InstanceView[]): InstanceView
  */
 export function decideResize(ctx: TickContext): boolean {
   const { bestSizing: best, sizing: current, knobs: k, state, nowS } = ctx;
-  const same = best.batch === current.batch && best.smLimit === current.smLimit;
+  const same = sameConfiguration(best, current);
   // One change at a time: not while instances start, a resize is replaced, or the fleet
-  // is about to shrink (the scale-in timer runs); and not for an idle function, which
-  // scale-to-zero or its min-scale governs.
-  const busy = state.replicaDownSinceS !== null || state.zeroSinceS !== null;
+  // is about to shrink (the scale-in timer runs); and not for an idle function that may
+  // scale to zero (scale-to-zero governs it).
+  const idleToZero = ctx.scaleBounds.lo === 0 && state.zeroSinceS !== null;
+  const busy = state.replicaDownSinceS !== null || idleToZero;
   if (same || ctx.panic || busy || !settled(ctx)) {
     state.resizeSinceS = null;
     return false;
@@ -71,7 +73,7 @@ function settled(ctx: TickContext): boolean {
   const { figures, sizing } = ctx;
   if (figures.length === 0 || figures.length > ctx.readyCount) return false;
   for (const f of figures) {
-    if (f.view.batch !== sizing.batch || f.view.smLimit !== sizing.smLimit) return false;
+    if (isStale(f, sizing)) return false;
   }
   return true;
 }
