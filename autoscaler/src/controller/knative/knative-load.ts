@@ -1,0 +1,104 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { LoadObservation } from '../../policy/index.js';
+import type { AutoscalerMetrics } from '../core/autoscaler-metrics.js';
+import { isPodReady } from '../core/instances.js';
+import { runLimited } from '../core/quota-actuator.js';
+import type { ScrapeTargets } from '../core/scrape-targets.js';
+import type { LoadSource, ManagedFunction } from '../core/types.js';
+import type { ActivatorScraper } from '../metrics-in/activator.js';
+import type { QueueProxyScraper } from '../metrics-in/queue-proxy-scraper.js';
+
+/**
+ * Knative load: every ready pod's queue-proxy Stat (`request_count` is already requests per
+ * second, proxied requests included), summed per revision; pods that did not answer are
+ * extrapolated from those that did, as Knative's scraper scales a sample to the population.
+ * No answer from any ready pod means the metrics are missing this tick (the policy then
+ * holds). A revision with no ready pod takes its demand from the activator.
+ */
+export function createKnativeLoadSource(deps: {
+  readonly scraper: QueueProxyScraper;
+  readonly activator?: ActivatorScraper | undefined;
+  readonly targets: ScrapeTargets;
+  readonly metrics: AutoscalerMetrics;
+  readonly log: Logger;
+  readonly concurrency?: number;
+}): LoadSource {
+  return {
+    async observe(fns, podsOf) {
+      const jobs: { key: string; url: string }[] = [];
+      const readyCount = new Map<string, number>();
+      for (const fn of fns) {
+        let ready = 0;
+        for (const pod of podsOf(fn)) {
+          if (!isPodReady(pod)) continue;
+          ready++;
+          const url = deps.targets.queueProxyStatsUrl(pod);
+          if (url !== undefined) jobs.push({ key: fn.key, url });
+        }
+        readyCount.set(fn.key, ready);
+      }
+      const sums = new Map<string, { rps: number; answered: number }>();
+      let errors = 0;
+      const activatorDemand = scrapeActivator(deps, fns, readyCount);
+      await runLimited(jobs, deps.concurrency ?? 64, async job => {
+        try {
+          const stat = await deps.scraper.scrape(job.url);
+          const s = sums.get(job.key) ?? { rps: 0, answered: 0 };
+          s.rps += stat.requestCount;
+          s.answered++;
+          sums.set(job.key, s);
+        } catch (err) {
+          errors++;
+          deps.log.debug({ url: job.url, err: String(err) }, 'queue-proxy not scraped');
+        }
+      });
+      if (errors > 0) deps.metrics.scrapeError('queue-proxy', errors);
+      const demand = await activatorDemand;
+      const out = new Map<string, LoadObservation>();
+      for (const fn of fns) {
+        const obs = observation(fn, readyCount.get(fn.key) ?? 0, sums.get(fn.key), demand);
+        if (obs !== undefined) out.set(fn.key, obs);
+      }
+      return out;
+    },
+  };
+}
+
+async function scrapeActivator(
+  deps: { activator?: ActivatorScraper | undefined; metrics: AutoscalerMetrics; log: Logger },
+  fns: readonly ManagedFunction[],
+  ready: ReadonlyMap<string, number>,
+): Promise<ReadonlyMap<string, number> | undefined | null> {
+  // Only worth a request when some revision has no ready pod.
+  if (deps.activator === undefined) return null;
+  if (!fns.some(f => (ready.get(f.key) ?? 0) === 0)) return null;
+  try {
+    return await deps.activator.scrape();
+  } catch (err) {
+    deps.metrics.scrapeError('activator');
+    deps.log.warn({ err: String(err) }, 'activator not scraped');
+    return undefined;
+  }
+}
+
+/**
+ * undefined → metrics missing. `demand` null means no activator is configured: a revision at
+ * zero then reads as idle (set min-scale >= 1 for functions that must never wait for one).
+ */
+function observation(
+  fn: ManagedFunction,
+  ready: number,
+  sum: { rps: number; answered: number } | undefined,
+  demand: ReadonlyMap<string, number> | undefined | null,
+): LoadObservation | undefined {
+  if (ready > 0) {
+    if (sum === undefined || sum.answered === 0) return undefined;
+    return { samples: [(sum.rps * ready) / sum.answered] };
+  }
+  if (demand === undefined) return undefined;
+  const waiting = demand?.get(`${fn.namespace}/${fn.name}`) ?? 0;
+  return { samples: [0], waiting };
+}
+
+export type { V1Pod };
