@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
@@ -16,6 +17,7 @@ import {
   RbacAuthorizationV1Api,
   setHeaderOptions,
   type KubernetesObject,
+  type V1Deployment,
   type V1Pod,
 } from '@kubernetes/client-node';
 import {
@@ -443,6 +445,145 @@ export function emulateCluster(opts: {
       state.stopped = true;
       await loop;
       await Promise.all([...proxies.values()].map(p => p.then(s => s?.close())));
+    },
+  };
+}
+
+export interface ReplicaChange {
+  readonly atMs: number;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Records every change of a Deployment's spec.replicas (polled every 100 ms). */
+export function pollReplicas(
+  apps: AppsV1Api,
+  namespace: string,
+  name: string,
+  out: ReplicaChange[],
+): () => void {
+  let last: number | undefined;
+  const state = { stopped: false };
+  const running = (): boolean => !state.stopped;
+  void (async () => {
+    while (running()) {
+      try {
+        const d = await apps.readNamespacedDeployment({ namespace, name });
+        const r = d.spec?.replicas ?? 0;
+        if (last !== undefined && r !== last) out.push({ atMs: Date.now(), from: last, to: r });
+        last = r;
+      } catch {
+        // not created yet
+      }
+      await sleep(100);
+    }
+  })();
+  return () => {
+    state.stopped = true;
+  };
+}
+
+/** A GPU instance configuration pinned by annotations (dilu.dev/batch, sm, sm-limit). */
+export interface PinnedInstance {
+  readonly batch: number;
+  readonly smRequest: number;
+  readonly smLimit: number;
+  readonly sloMs: number;
+}
+
+/**
+ * The pod template a GPU function's pods get once the webhook has placed them on GPU 0 of a
+ * node: per-GPU SM and memory resources and the decision annotation (annotations.md). The
+ * webhook itself is not in these suites' loop; the template carries its output.
+ */
+export function gpuPodTemplate(
+  labels: Record<string, string>,
+  nodeSelector: Record<string, string>,
+  pinned: PinnedInstance,
+  extraAnnotations: Record<string, string> = {},
+): NonNullable<V1Deployment['spec']>['template'] {
+  const gpu = {
+    'dilu.dev/gpu0-sm': String(pinned.smRequest),
+    'dilu.dev/gpu0-mem': '16',
+  };
+  return {
+    metadata: {
+      labels,
+      annotations: {
+        ...extraAnnotations,
+        'dilu.dev/decision': JSON.stringify({
+          batch: pinned.batch,
+          smRequest: pinned.smRequest,
+          smLimit: pinned.smLimit,
+          memoryMiB: 4096,
+          gpuIndex: 0,
+          source: 'explicit',
+        }),
+      },
+    },
+    spec: {
+      nodeSelector,
+      containers: [
+        {
+          name: 'user-container',
+          image: 'registry.invalid/fn:1',
+          resources: { requests: gpu, limits: gpu },
+        },
+      ],
+    },
+  };
+}
+
+/** A Knative revision's Deployment (`<rev>-deployment`) and PodAutoscaler of our class. */
+export function knativeRevision(opts: {
+  readonly revision: string;
+  readonly service: string;
+  readonly nodeSelector: Record<string, string>;
+  readonly pinned: PinnedInstance;
+  readonly paClass: string;
+}): { deployment: V1Deployment; pa: Record<string, unknown> } {
+  const labels = {
+    'serving.knative.dev/revision': opts.revision,
+    'serving.knative.dev/service': opts.service,
+    'serving.knative.dev/configuration': opts.service,
+  };
+  const template = gpuPodTemplate(labels, opts.nodeSelector, opts.pinned);
+  template.spec?.containers.push({ name: 'queue-proxy', image: 'registry.invalid/queue:1' });
+  return {
+    deployment: {
+      metadata: { name: `${opts.revision}-deployment`, labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { 'serving.knative.dev/revision': opts.revision } },
+        template,
+      },
+    },
+    pa: {
+      apiVersion: 'autoscaling.internal.knative.dev/v1alpha1',
+      kind: 'PodAutoscaler',
+      metadata: {
+        name: opts.revision,
+        labels,
+        annotations: {
+          'autoscaling.knative.dev/class': opts.paClass,
+          'autoscaling.knative.dev/min-scale': '1',
+          'autoscaling.knative.dev/window': '6s',
+          'autoscaling.knative.dev/scale-down-delay': '5s',
+          'dilu.dev/slo-ms': String(opts.pinned.sloMs),
+          'dilu.dev/batch': String(opts.pinned.batch),
+          'dilu.dev/sm': String(opts.pinned.smRequest),
+          'dilu.dev/sm-limit': String(opts.pinned.smLimit),
+        },
+      },
+      spec: {
+        protocolType: 'http1',
+        reachability: 'Reachable',
+        scaleTargetRef: {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          name: `${opts.revision}-deployment`,
+        },
+      },
     },
   };
 }

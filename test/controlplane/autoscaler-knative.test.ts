@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { readFileSync } from 'node:fs';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import {
   createPredictor,
@@ -33,6 +33,9 @@ import {
   createLoopbackGpuNodes,
   emulateCluster,
   freePortAnyAddress,
+  knativeRevision,
+  pollReplicas,
+  type ReplicaChange,
   sleep,
   startAgentFleet,
   type AgentFleet,
@@ -64,12 +67,6 @@ const predictor = createPredictor(profile);
 /** One instance's capacity at quota q (the duty-cycled model the policy plans with). */
 const capAt = (quota: number): number =>
   instanceCapacityRps(predictor, { batch: BATCH, smLimit: SM_LIMIT, quota });
-
-interface ReplicaChange {
-  readonly atMs: number;
-  readonly from: number;
-  readonly to: number;
-}
 
 describeWithControlPlane('autoscaler: Knative class, end to end', testbed => {
   let namespace = '';
@@ -121,10 +118,17 @@ describeWithControlPlane('autoscaler: Knative class, end to end', testbed => {
       namespace,
       body: { ...fp, metadata: { name: 'fn', namespace } },
     });
+    const revision = knativeRevision({
+      revision: REVISION,
+      service: 'fn',
+      nodeSelector: { 'dilu.dev/test': 'autoscaler-knative' },
+      pinned: { batch: BATCH, smRequest: SM_REQUEST, smLimit: SM_LIMIT, sloMs: SLO_MS },
+      paClass: DILU_AUTOSCALER_CLASS,
+    });
     await kc
       .makeApiClient(AppsV1Api)
-      .createNamespacedDeployment({ namespace, body: revisionDeployment() });
-    await custom.createNamespacedCustomObject({ ...PA, namespace, body: podAutoscaler() });
+      .createNamespacedDeployment({ namespace, body: revision.deployment });
+    await custom.createNamespacedCustomObject({ ...PA, namespace, body: revision.pa });
 
     const queueProxyPort = await freePortAnyAddress();
     emulation = emulateCluster({
@@ -136,7 +140,12 @@ describeWithControlPlane('autoscaler: Knative class, end to end', testbed => {
       sks: true,
     });
     emulation.setLoad(0.3 * capAt(SM_LIMIT));
-    watchReplicas = pollReplicas(kc.makeApiClient(AppsV1Api), namespace, replicaChanges);
+    watchReplicas = pollReplicas(
+      kc.makeApiClient(AppsV1Api),
+      namespace,
+      `${REVISION}-deployment`,
+      replicaChanges,
+    );
     autoscaler = createAutoscaler({
       kc: identity.kc,
       log: pino({ level: process.env['DILU_TEST_LOG'] ?? 'silent' }),
@@ -331,106 +340,4 @@ describeWithControlPlane('autoscaler: Knative class, end to end', testbed => {
       expect(a.quota).toBeLessThanOrEqual(a.smLimit);
     }
   }, 150_000);
-
-  function revisionDeployment(): V1Deployment {
-    const labels = {
-      'serving.knative.dev/revision': REVISION,
-      'serving.knative.dev/service': 'fn',
-      'serving.knative.dev/configuration': 'fn',
-      app: REVISION,
-    };
-    return {
-      metadata: { name: `${REVISION}-deployment`, labels },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { 'serving.knative.dev/revision': REVISION } },
-        template: {
-          metadata: {
-            labels,
-            // What the webhook writes on each pod (annotations.md): the instance's decision.
-            annotations: {
-              'dilu.dev/decision': JSON.stringify({
-                batch: BATCH,
-                smRequest: SM_REQUEST,
-                smLimit: SM_LIMIT,
-                memoryMiB: 4096,
-                gpuIndex: 0,
-                source: 'explicit',
-              }),
-            },
-          },
-          spec: {
-            nodeSelector: { 'dilu.dev/test': 'autoscaler-knative' },
-            containers: [
-              {
-                name: 'user-container',
-                image: 'registry.invalid/fn:1',
-                resources: {
-                  requests: { 'dilu.dev/gpu0-sm': String(SM_REQUEST), 'dilu.dev/gpu0-mem': '16' },
-                  limits: { 'dilu.dev/gpu0-sm': String(SM_REQUEST), 'dilu.dev/gpu0-mem': '16' },
-                },
-              },
-              { name: 'queue-proxy', image: 'registry.invalid/queue:1' },
-            ],
-          },
-        },
-      },
-    };
-  }
-
-  function podAutoscaler(): object {
-    return {
-      apiVersion: `${PA.group}/${PA.version}`,
-      kind: 'PodAutoscaler',
-      metadata: {
-        name: REVISION,
-        labels: { 'serving.knative.dev/revision': REVISION, 'serving.knative.dev/service': 'fn' },
-        annotations: {
-          'autoscaling.knative.dev/class': DILU_AUTOSCALER_CLASS,
-          'autoscaling.knative.dev/min-scale': '1',
-          'autoscaling.knative.dev/window': '6s',
-          'autoscaling.knative.dev/scale-down-delay': '5s',
-          'dilu.dev/slo-ms': String(SLO_MS),
-          'dilu.dev/batch': String(BATCH),
-          'dilu.dev/sm': String(SM_REQUEST),
-          'dilu.dev/sm-limit': String(SM_LIMIT),
-        },
-      },
-      spec: {
-        protocolType: 'http1',
-        reachability: 'Reachable',
-        scaleTargetRef: {
-          apiVersion: 'apps/v1',
-          kind: 'Deployment',
-          name: `${REVISION}-deployment`,
-        },
-      },
-    };
-  }
 });
-
-/** Records every change of the Deployment's spec.replicas (polled every 100 ms). */
-function pollReplicas(apps: AppsV1Api, namespace: string, out: ReplicaChange[]): () => void {
-  let last: number | undefined;
-  const state = { stopped: false };
-  const running = (): boolean => !state.stopped;
-  void (async () => {
-    while (running()) {
-      try {
-        const d = await apps.readNamespacedDeployment({
-          namespace,
-          name: `${REVISION}-deployment`,
-        });
-        const r = d.spec?.replicas ?? 0;
-        if (last !== undefined && r !== last) out.push({ atMs: Date.now(), from: last, to: r });
-        last = r;
-      } catch {
-        // not created yet
-      }
-      await sleep(100);
-    }
-  })();
-  return () => {
-    state.stopped = true;
-  };
-}

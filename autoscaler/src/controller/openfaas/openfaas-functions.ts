@@ -69,7 +69,12 @@ function scaleLabels(
   const zeroFor = durationLabel(labels, 'com.openfaas.scale.zero-duration', problems);
   if (zeroFor !== undefined) knobs.scaleToZeroGraceS = Math.max(1, zeroFor);
   const downWindow = durationLabel(labels, 'com.openfaas.scale.down.window', problems);
-  if (downWindow !== undefined) knobs.scaleDownDelayS = downWindow;
+  if (downWindow !== undefined) {
+    // The calm that ends panic is Knative's stable window; OpenFaaS's nearest setting is the
+    // window a scale-down waits for, so it bounds both.
+    knobs.scaleDownDelayS = downWindow;
+    knobs.panicExitS = Math.max(1, downWindow);
+  }
   const scaleToZero = labels['com.openfaas.scale.zero'] === 'true' && min === 0;
   return { min: scaleToZero ? 0 : Math.max(1, min), max, scaleToZero, knobs };
 }
