@@ -6,5 +6,7 @@ export { startEmulatedGateway } from './emulated-gateway.js';
 export type { EmulatedGateway } from './emulated-gateway.js';
 export { startEmulatedQueueProxy } from './emulated-queue-proxy.js';
 export type { EmulatedQueueProxy } from './emulated-queue-proxy.js';
+export { createInMemoryAgents } from './in-memory-agents.js';
+export type { InMemoryAgents } from './in-memory-agents.js';
 export { findPrometheus, startPrometheus } from './prometheus-server.js';
 export type { PrometheusServer } from './prometheus-server.js';
