@@ -4,6 +4,22 @@ import type { ManagedFunction } from './types.js';
 
 export type FunctionState = 'managed' | 'no-profile' | 'invalid';
 
+interface FunctionFigures {
+  readonly namespace: string;
+  readonly name: string;
+  desired: number;
+  ready: number;
+  predicted: number;
+  capacity: number;
+  panic: number;
+  boundS: number;
+  sloS: number | undefined;
+  observed: number | undefined;
+  p95S: number | undefined;
+  instances: readonly InstanceView[];
+  quotas: ReadonlyMap<string, number> | undefined;
+}
+
 /**
  * The autoscaler's Prometheus metrics, in a registry of its own (prom-client's global one is
  * left alone). Methods name what happened; label plumbing stays in here. Series of a function
@@ -31,7 +47,7 @@ export class AutoscalerMetrics {
   readonly #reconciles: Counter;
   readonly #leader: Gauge;
   readonly #alerts: Counter;
-  readonly #podsOf = new Map<string, Set<string>>();
+  readonly #figures = new Map<string, FunctionFigures>();
 
   constructor(opts: { readonly defaultMetrics?: boolean } = {}) {
     this.registry = new Registry();
@@ -48,7 +64,16 @@ export class AutoscalerMetrics {
       registers,
     });
     this.#functions = g('functions', 'Functions seen, by state', ['state']);
-    this.#desired = g('desired_replicas', 'Replicas the policy wants');
+    // Every per-function gauge is filled in one pass when the registry is read.
+    this.#desired = new Gauge({
+      name: 'dilu_autoscaler_desired_replicas',
+      help: 'Replicas the policy wants',
+      labelNames: fn,
+      registers,
+      collect: () => {
+        this.#collectFunctions();
+      },
+    });
     this.#ready = g('ready_replicas', 'Ready instances');
     this.#quota = g('instance_quota_percent', 'Effective SM quota q of an instance', [
       ...fn,
@@ -85,44 +110,59 @@ export class AutoscalerMetrics {
     for (const [state, n] of Object.entries(counts)) this.#functions.set({ state }, n);
   }
 
+  /**
+   * Records a function's figures of this tick. Plain assignments: the per-function and
+   * per-instance gauges read them when Prometheus scrapes (every 15-30 s), not every tick,
+   * so a tick over 10,000 functions pays no label hashing.
+   */
   observeDecision(
     fn: ManagedFunction,
     d: Decision,
     instances: readonly InstanceView[],
     load: LoadObservation | undefined,
   ): void {
-    const l = { namespace: fn.namespace, function: fn.name };
-    this.#desired.set(l, d.desiredReplicas);
-    this.#ready.set(l, d.figures.readyReplicas);
-    this.#predicted.set(l, d.figures.predictedRps);
-    this.#capacity.set(l, d.figures.capacityRps);
-    this.#panic.set(l, d.figures.panic ? 1 : 0);
-    this.#bound.set(l, d.newInstance.latencyBoundMs / 1000);
-    if (fn.spec?.sloMs !== undefined) this.#slo.set(l, fn.spec.sloMs / 1000);
-    const newest = load?.samples?.at(-1);
-    if (newest !== undefined) this.#observed.set(l, newest);
-    if (load?.p95LatencyMs !== undefined) this.#p95.set(l, load.p95LatencyMs / 1000);
+    let f = this.#figures.get(fn.key);
+    if (f === undefined) {
+      f = {
+        namespace: fn.namespace,
+        name: fn.name,
+        desired: 0,
+        ready: 0,
+        predicted: 0,
+        capacity: 0,
+        panic: 0,
+        boundS: 0,
+        sloS: undefined,
+        observed: undefined,
+        p95S: undefined,
+        instances: [],
+        quotas: undefined,
+      };
+      this.#figures.set(fn.key, f);
+    }
+    // Updated in place: no garbage per function and tick.
+    f.desired = d.desiredReplicas;
+    f.ready = d.figures.readyReplicas;
+    f.predicted = d.figures.predictedRps;
+    f.capacity = d.figures.capacityRps;
+    f.panic = d.figures.panic ? 1 : 0;
+    f.boundS = d.newInstance.latencyBoundMs / 1000;
+    f.sloS = fn.spec?.sloMs === undefined ? undefined : fn.spec.sloMs / 1000;
+    f.observed = load?.samples?.at(-1) ?? f.observed;
+    if (load?.p95LatencyMs !== undefined) f.p95S = load.p95LatencyMs / 1000;
+    f.instances = instances;
+    f.quotas =
+      d.quotaChanges.length === 0 ? undefined : new Map(d.quotaChanges.map(q => [q.id, q.to]));
     for (const r of d.reasons) this.#decisions.inc({ kind: r.code });
-    const quotas = new Map(d.quotaChanges.map(q => [q.id, q.to]));
-    const seen = new Set<string>();
-    for (const x of instances) {
-      seen.add(x.id);
-      this.#quota.set({ ...l, pod: x.id }, quotas.get(x.id) ?? x.quota);
-      this.#limit.set({ ...l, pod: x.id }, x.smLimit);
-    }
-    const before = this.#podsOf.get(fn.key);
-    for (const pod of before ?? []) {
-      if (!seen.has(pod)) {
-        this.#quota.remove({ ...l, pod });
-        this.#limit.remove({ ...l, pod });
-      }
-    }
-    this.#podsOf.set(fn.key, seen);
   }
 
-  forgetFunction(fn: Pick<ManagedFunction, 'key' | 'namespace' | 'name'>): void {
-    const l = { namespace: fn.namespace, function: fn.name };
-    for (const m of [
+  forgetFunction(fn: Pick<ManagedFunction, 'key'>): void {
+    this.#figures.delete(fn.key);
+  }
+
+  /** Sets the per-function gauges from the latest figures (called at scrape time). */
+  #collectFunctions(): void {
+    const gauges = [
       this.#desired,
       this.#ready,
       this.#predicted,
@@ -132,14 +172,26 @@ export class AutoscalerMetrics {
       this.#bound,
       this.#slo,
       this.#panic,
-    ]) {
-      m.remove(l);
+      this.#quota,
+      this.#limit,
+    ];
+    for (const g of gauges) g.reset();
+    for (const f of this.#figures.values()) {
+      const l = { namespace: f.namespace, function: f.name };
+      this.#desired.set(l, f.desired);
+      this.#ready.set(l, f.ready);
+      this.#predicted.set(l, f.predicted);
+      this.#capacity.set(l, f.capacity);
+      this.#panic.set(l, f.panic);
+      this.#bound.set(l, f.boundS);
+      if (f.sloS !== undefined) this.#slo.set(l, f.sloS);
+      if (f.observed !== undefined) this.#observed.set(l, f.observed);
+      if (f.p95S !== undefined) this.#p95.set(l, f.p95S);
+      for (const x of f.instances) {
+        this.#quota.set({ ...l, pod: x.id }, f.quotas?.get(x.id) ?? x.quota);
+        this.#limit.set({ ...l, pod: x.id }, x.smLimit);
+      }
     }
-    for (const pod of this.#podsOf.get(fn.key) ?? []) {
-      this.#quota.remove({ ...l, pod });
-      this.#limit.remove({ ...l, pod });
-    }
-    this.#podsOf.delete(fn.key);
   }
 
   /** One tick's vertical changes: planned by direction, and what the node agents answered. */

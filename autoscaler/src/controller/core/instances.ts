@@ -46,52 +46,113 @@ export interface PlacedAllocation {
   readonly allocation: Allocation;
 }
 
-/** Allocations of every polled node, indexed by pod and by GPU. */
+/** Allocations of the polled nodes, indexed by pod and by GPU. */
 export interface AllocationIndex {
   byPod(namespace: string, name: string): PlacedAllocation | undefined;
-  /** Σ quota on one GPU (`node/index`). */
-  quotaSum(gpu: string): number;
-  /** Records a quota the agent confirmed, so later plans in the same tick see it. */
+  /** Σ quota on one GPU of a node. */
+  quotaSum(node: string, gpuIndex: number): number;
+  /** Records a quota the agent confirmed, so later plans see it. */
   update(node: string, allocation: Allocation): void;
-  /** Nodes whose agent could not be read this tick. */
-  readonly unreachable: ReadonlySet<string>;
 }
 
+/** An index kept across ticks: a node's entries are replaced whenever its agent is read. */
+export interface AllocationStore extends AllocationIndex {
+  replaceNode(node: string, allocations: readonly Allocation[]): void;
+  dropNode(node: string): void;
+  nodes(): IterableIterator<string>;
+}
+
+interface NodeEntry {
+  readonly byId: Map<string, Allocation>;
+  readonly sums: number[];
+}
+
+export function createAllocationStore(): AllocationStore {
+  // Nested maps and per-node arrays rather than joined string keys: lookups run for every
+  // instance of the cluster once per tick.
+  const perNode = new Map<string, NodeEntry>();
+  const pods = new Map<string, Map<string, PlacedAllocation>>();
+  const unlinkPod = (node: string, a: Allocation): void => {
+    if (a.pod === null) return;
+    const ns = pods.get(a.pod.namespace);
+    if (ns?.get(a.pod.name)?.node === node) ns.delete(a.pod.name);
+  };
+  const linkPod = (node: string, a: Allocation): void => {
+    if (a.pod === null) return;
+    let ns = pods.get(a.pod.namespace);
+    if (ns === undefined) {
+      ns = new Map();
+      pods.set(a.pod.namespace, ns);
+    }
+    ns.set(a.pod.name, { node, allocation: a });
+  };
+  const dropNode = (node: string): void => {
+    const entry = perNode.get(node);
+    if (entry === undefined) return;
+    for (const a of entry.byId.values()) unlinkPod(node, a);
+    perNode.delete(node);
+  };
+  return {
+    replaceNode(node, list) {
+      dropNode(node);
+      const entry: NodeEntry = { byId: new Map(), sums: [] };
+      for (const a of list) {
+        entry.byId.set(a.allocationId, a);
+        entry.sums[a.gpuIndex] = (entry.sums[a.gpuIndex] ?? 0) + a.quota;
+        linkPod(node, a);
+      }
+      perNode.set(node, entry);
+    },
+    dropNode,
+    nodes: () => perNode.keys(),
+    byPod: (ns, name) => pods.get(ns)?.get(name),
+    quotaSum: (node, gpu) => perNode.get(node)?.sums[gpu] ?? 0,
+    update(node, a) {
+      let entry = perNode.get(node);
+      if (entry === undefined) {
+        entry = { byId: new Map(), sums: [] };
+        perNode.set(node, entry);
+      }
+      const old = entry.byId.get(a.allocationId);
+      entry.sums[a.gpuIndex] = (entry.sums[a.gpuIndex] ?? 0) - (old?.quota ?? 0) + a.quota;
+      entry.byId.set(a.allocationId, a);
+      if (old !== undefined) unlinkPod(node, old);
+      linkPod(node, a);
+    },
+  };
+}
+
+/** A one-off index over allocations read now (tests, tools). */
 export function buildAllocationIndex(
   perNode: ReadonlyMap<string, readonly Allocation[]>,
-  unreachable: ReadonlySet<string>,
 ): AllocationIndex {
-  const pods = new Map<string, PlacedAllocation>();
-  const sums = new Map<string, number>();
-  const byId = new Map<string, { node: string; quota: number }>();
-  for (const [node, list] of perNode) {
-    for (const a of list) {
-      if (a.pod !== null) pods.set(`${a.pod.namespace}/${a.pod.name}`, { node, allocation: a });
-      const gpu = `${node}/${a.gpuIndex}`;
-      sums.set(gpu, (sums.get(gpu) ?? 0) + a.quota);
-      byId.set(`${node}/${a.allocationId}`, { node, quota: a.quota });
-    }
-  }
-  return {
-    byPod: (ns, name) => pods.get(`${ns}/${name}`),
-    quotaSum: gpu => sums.get(gpu) ?? 0,
-    update(node, a) {
-      const old = byId.get(`${node}/${a.allocationId}`);
-      const gpu = `${node}/${a.gpuIndex}`;
-      sums.set(gpu, (sums.get(gpu) ?? 0) - (old?.quota ?? 0) + a.quota);
-      byId.set(`${node}/${a.allocationId}`, { node, quota: a.quota });
-      if (a.pod !== null) pods.set(`${a.pod.namespace}/${a.pod.name}`, { node, allocation: a });
-    },
-    unreachable,
-  };
+  const store = createAllocationStore();
+  for (const [node, list] of perNode) store.replaceNode(node, list);
+  return store;
 }
 
 const GPU_QUOTA_TOTAL = 100;
 
 function createdAtOf(pod: V1Pod): number | undefined {
-  const created = pod.metadata?.creationTimestamp;
-  return created === undefined ? undefined : new Date(created).getTime() / 1000;
+  const created: unknown = pod.metadata?.creationTimestamp;
+  if (created instanceof Date) return created.getTime() / 1000;
+  return typeof created === 'string' ? Date.parse(created) / 1000 : undefined;
 }
+
+// One string per GPU, reused across ticks: the policy compares GPU keys of instances.
+const gpuKeys = new Map<string, string[]>();
+function gpuKey(node: string, index: number): string {
+  let keys = gpuKeys.get(node);
+  if (keys === undefined) {
+    keys = [];
+    gpuKeys.set(node, keys);
+  }
+  return (keys[index] ??= `${node}/${index}`);
+}
+
+// The last view built for a pod object: reused while its allocation object and GPU headroom
+// are the same, so a steady cluster allocates no new views.
+const viewCache = new WeakMap<V1Pod, { a: Allocation; headroom: number; view: InstanceView }>();
 
 function placedView(
   pod: V1Pod,
@@ -100,18 +161,22 @@ function placedView(
   batch: number,
 ): InstanceView {
   const a = placed.allocation;
-  const gpu = `${placed.node}/${a.gpuIndex}`;
-  return {
+  const headroom = Math.max(0, GPU_QUOTA_TOTAL - allocations.quotaSum(placed.node, a.gpuIndex));
+  const hit = viewCache.get(pod);
+  if (hit?.a === a && hit.headroom === headroom && hit.view.batch === batch) return hit.view;
+  const view: InstanceView = {
     id: pod.metadata?.name ?? '',
     batch,
     smRequest: a.smRequest,
     smLimit: a.smLimit,
     quota: Math.min(a.smLimit, Math.max(a.smRequest, a.quota)),
     ready: isPodReady(pod),
-    quotaHeadroom: Math.max(0, GPU_QUOTA_TOTAL - allocations.quotaSum(gpu)),
-    gpu,
+    quotaHeadroom: headroom,
+    gpu: gpuKey(placed.node, a.gpuIndex),
     createdAtS: createdAtOf(pod),
   };
+  viewCache.set(pod, { a, headroom, view });
+  return view;
 }
 
 function unplacedView(pod: V1Pod, fallback: InstanceSizing): InstanceView {
@@ -126,7 +191,7 @@ function unplacedView(pod: V1Pod, fallback: InstanceSizing): InstanceView {
     quota: r,
     ready: isPodReady(pod),
     quotaHeadroom: 0,
-    gpu: node === undefined ? undefined : `${node}/${decision?.gpuIndex ?? 0}`,
+    gpu: node === undefined ? undefined : gpuKey(node, decision?.gpuIndex ?? 0),
     createdAtS: createdAtOf(pod),
   };
 }
@@ -142,11 +207,14 @@ export function instanceViews(
   pods: readonly V1Pod[],
   allocations: AllocationIndex,
   fallback: InstanceSizing,
+  /** Told the node of a scheduled pod the agents have not reported yet. */
+  unplaced: (node: string) => void = () => undefined,
 ): InstanceView[] {
   const out: InstanceView[] = [];
   for (const pod of pods) {
     if (isTerminating(pod)) continue;
     const placed = allocations.byPod(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '');
+    if (placed === undefined && pod.spec?.nodeName !== undefined) unplaced(pod.spec.nodeName);
     out.push(
       placed === undefined
         ? unplacedView(pod, fallback)

@@ -8,12 +8,13 @@ import type {
   LoadObservation,
   PolicyState,
 } from '../../policy/index.js';
-import type { Allocation, NodeAgentClient } from '../nodeagent/node-agent-client.js';
+import type { NodeAgentClient } from '../nodeagent/node-agent-client.js';
+import { createAllocationCache } from './allocation-cache.js';
 import type { AutoscalerMetrics, FunctionState } from './autoscaler-metrics.js';
 import type { AllocationIndex } from './instances.js';
-import { buildAllocationIndex, instanceViews } from './instances.js';
+import { instanceViews } from './instances.js';
 import type { PlannedQuota, QuotaOutcome } from './quota-actuator.js';
-import { applyQuotaChanges, runLimited } from './quota-actuator.js';
+import { applyQuotaChanges } from './quota-actuator.js';
 import type {
   DecisionStore,
   FunctionSource,
@@ -49,6 +50,8 @@ export interface TickEngineDeps {
   /** Write fence: only the leader changes anything. */
   readonly isLeader: () => boolean;
   readonly agentConcurrency?: number;
+  /** Longest time a node agent goes unread while nothing on it changed. */
+  readonly agentResyncMs?: number;
 }
 
 export interface TickEngine {
@@ -66,23 +69,15 @@ export interface TickEngine {
  */
 export function createTickEngine(deps: TickEngineDeps): TickEngine {
   const states = new Map<string, PolicyState>();
+  const allocations = createAllocationCache({
+    agents: deps.agents,
+    log: deps.log,
+    metrics: deps.metrics,
+    resyncMs: deps.agentResyncMs ?? 10_000,
+    ...(deps.agentConcurrency === undefined ? {} : { concurrency: deps.agentConcurrency }),
+  });
   const lastNew = new Map<string, InstanceSizing>();
   const known = new Map<string, ManagedFunction>();
-
-  const pollAgents = async (nodes: ReadonlySet<string>): Promise<AllocationIndex> => {
-    const perNode = new Map<string, Allocation[]>();
-    const unreachable = new Set<string>();
-    await runLimited([...nodes], deps.agentConcurrency ?? 32, async node => {
-      try {
-        perNode.set(node, await deps.agents.allocations(node));
-      } catch (err) {
-        unreachable.add(node);
-        deps.log.warn({ node, err: String(err) }, 'node agent not read');
-      }
-    });
-    if (unreachable.size > 0) deps.metrics.scrapeError('node-agent', unreachable.size);
-    return buildAllocationIndex(perNode, unreachable);
-  };
 
   const fallbackSizing = (
     fn: ManagedFunction,
@@ -127,6 +122,9 @@ export function createTickEngine(deps: TickEngineDeps): TickEngine {
       ctx.pods.get(fn.key) ?? [],
       ctx.allocations,
       fallbackSizing(fn, predictor),
+      node => {
+        allocations.invalidate(node);
+      },
     );
     const load = ctx.load.get(fn.key);
     const d = deps.policy.decide({
@@ -197,21 +195,24 @@ export function createTickEngine(deps: TickEngineDeps): TickEngine {
       const fns = deps.source.functions();
       forgetGone(fns);
       const pods = new Map<string, readonly V1Pod[]>();
-      const nodes = new Set<string>();
+      const podCounts = new Map<string, number>();
       for (const fn of fns) {
         const list = deps.source.pods(fn);
         pods.set(fn.key, list);
-        for (const p of list) if (p.spec?.nodeName) nodes.add(p.spec.nodeName);
+        for (const p of list) {
+          const node = p.spec?.nodeName;
+          if (node !== undefined) podCounts.set(node, (podCounts.get(node) ?? 0) + 1);
+        }
       }
-      const [allocations, load] = await Promise.all([
-        pollAgents(nodes),
+      const [, load] = await Promise.all([
+        allocations.refresh(podCounts, nowMs),
         deps.load.observe(fns, fn => pods.get(fn.key) ?? []),
       ]);
       const ctx: Ctx = {
         nowS: nowMs / 1000,
         nowMs,
         pods,
-        allocations,
+        allocations: allocations.store,
         load,
         planned: [],
         changed: [],
@@ -230,7 +231,7 @@ export function createTickEngine(deps: TickEngineDeps): TickEngine {
       }
       const quota = await applyQuotaChanges(ctx.planned, {
         agents: deps.agents,
-        allocations,
+        allocations: allocations.store,
         log: deps.log,
         isLeader: deps.isLeader,
       });
