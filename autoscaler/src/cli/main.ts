@@ -9,7 +9,9 @@ import { runProfileKnee } from './profile-knee.js';
 import { runProfileSearch } from './profile-search.js';
 import { ProtocolError } from '../profiling/jsonl-measure.js';
 import { collect, numberIn, oneOf } from './options.js';
-import { BUNDLED_PROFILES_DIR } from './paths.js';
+import { BUNDLED_DEFAULT_SCENARIO, BUNDLED_PROFILES_DIR } from './paths.js';
+import { registerSimulate } from './simulate-command.js';
+import { ScenarioError, TraceError } from '../sim/errors.js';
 import { runAutoscaler } from './autoscaler.js';
 import type { AutoscalerCommandOptions } from './autoscaler.js';
 import { ConfigError } from '../controller/core/config.js';
@@ -132,6 +134,8 @@ export function buildCli(
       },
     );
 
+  registerSimulate(program, output, setExit, BUNDLED_DEFAULT_SCENARIO);
+
   program
     .command('autoscaler')
     .description('run the 2-D co-scaling controller (Knative autoscaler class or OpenFaaS mode)')
@@ -166,6 +170,8 @@ export async function main(
       err instanceof ProfileError ||
       err instanceof ProtocolError ||
       err instanceof RangeError ||
+      err instanceof ScenarioError ||
+      err instanceof TraceError ||
       err instanceof ConfigError
     ) {
       output.err(`error: ${err.message}`);

@@ -4,3 +4,8 @@ import { fileURLToPath } from 'node:url';
 export const BUNDLED_PROFILES_DIR = fileURLToPath(
   new URL('../../data/profiles/dilu-a100/', import.meta.url),
 );
+
+/** The scenario `dilu simulate` and `npm start` run when given none. */
+export const BUNDLED_DEFAULT_SCENARIO = fileURLToPath(
+  new URL('../../data/scenarios/default.yaml', import.meta.url),
+);

@@ -1,0 +1,170 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Informer, KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, makeInformer } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { PlacerKind } from '../placement/index.js';
+import { createPlacementApp } from './app.js';
+import type { NodeObject, PodObject } from './kube-objects.js';
+import { PlacementServiceMetrics } from './metrics.js';
+import { FUNCTION_LABEL } from './pod-placement.js';
+import type { PlacementService } from './service.js';
+import { createPlacementService } from './service.js';
+
+export interface PlacementServerOptions {
+  readonly kubeConfig: KubeConfig;
+  readonly log: Logger;
+  /** @default 8080 */
+  readonly port?: number;
+  /** @default 0.0.0.0 */
+  readonly host?: string;
+  /** @default 'dilu' */
+  readonly placer?: PlacerKind;
+  /** How often reservations no pod claimed are expired, ms. @default 5000 */
+  readonly expireEveryMs?: number;
+}
+
+export interface RunningPlacementServer {
+  readonly port: number;
+  readonly service: PlacementService;
+  stop(): Promise<void>;
+}
+
+type K8sObject = KubernetesObject & NodeObject & PodObject;
+
+/**
+ * Starts an informer and keeps it running (client-node 1.x stops one on most watch errors):
+ * restarted with capped exponential backoff; `onSynced` after each full list.
+ */
+function keepRunning(
+  informer: Informer<K8sObject>,
+  what: string,
+  log: Logger,
+  onSynced: () => void,
+): () => Promise<void> {
+  let stopped = false;
+  let delay = 1000;
+  let timer: NodeJS.Timeout | undefined;
+  const start = (): void => {
+    informer.start().then(
+      () => {
+        delay = 1000;
+        onSynced();
+      },
+      (err: unknown) => {
+        log.warn({ err, informer: what }, 'informer failed to list; retrying');
+        schedule();
+      },
+    );
+  };
+  const schedule = (): void => {
+    if (stopped) return;
+    clearTimeout(timer);
+    timer = setTimeout(start, delay);
+    delay = Math.min(delay * 2, 30_000);
+  };
+  informer.on('error', (err: unknown) => {
+    log.warn({ err, informer: what }, 'informer watch failed; restarting');
+    schedule();
+  });
+  start();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    await informer.stop();
+  };
+}
+
+/**
+ * The placement service in a cluster: nodes and the pods the webhook placed (label
+ * `dilu.dev/function`) from informers into the service, the HTTP API on `port`. Placements are
+ * refused with 503 until both informers have listed once, so a restart never hands out a slot a
+ * running pod still holds.
+ */
+export async function startPlacementService(
+  options: PlacementServerOptions,
+): Promise<RunningPlacementServer> {
+  const { kubeConfig: kc, log } = options;
+  const metrics = new PlacementServiceMetrics();
+  const service = createPlacementService({
+    placer: options.placer,
+    events: {
+      conflict: (key, reason) => {
+        metrics.conflict();
+        log.warn({ pod: key, reason }, 'pod decision not honoured');
+      },
+    },
+  });
+  const synced = { nodes: false, pods: false };
+  const core = kc.makeApiClient(CoreV1Api);
+  const nodes = makeInformer<K8sObject>(kc, '/api/v1/nodes', () => core.listNode());
+  nodes.on('add', n => {
+    service.applyNode(n);
+  });
+  nodes.on('update', n => {
+    service.applyNode(n);
+  });
+  nodes.on('delete', n => {
+    service.deleteNode(n.metadata?.name ?? '');
+  });
+  const pods = makeInformer<K8sObject>(
+    kc,
+    '/api/v1/pods',
+    () => core.listPodForAllNamespaces({ labelSelector: FUNCTION_LABEL }),
+    FUNCTION_LABEL,
+  );
+  pods.on('add', p => {
+    service.applyPod(p);
+  });
+  pods.on('update', p => {
+    service.applyPod(p);
+  });
+  pods.on('delete', p => {
+    service.deletePod(p);
+  });
+  // Nodes first: pods placed before their node is known wait for it, but listing nodes first
+  // places them at once.
+  const stopNodes = keepRunning(nodes, 'nodes', log, () => {
+    synced.nodes = true;
+  });
+  const stopPods = keepRunning(pods, 'pods', log, () => {
+    synced.pods = true;
+  });
+  const expiry = setInterval(() => {
+    const n = service.expire();
+    if (n > 0) log.info({ expired: n }, 'reservations expired without a pod');
+  }, options.expireEveryMs ?? 5000);
+  expiry.unref();
+
+  const app = createPlacementApp({
+    service,
+    metrics,
+    log,
+    notReady: () => [...(synced.nodes ? [] : ['nodes']), ...(synced.pods ? [] : ['pods'])],
+  });
+  const server = http.createServer(app);
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8080, options.host ?? '0.0.0.0', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port }, 'placement service listening');
+  return {
+    port,
+    service,
+    async stop() {
+      clearInterval(expiry);
+      await Promise.all([stopNodes(), stopPods()]);
+      await new Promise<void>(resolve => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      });
+    },
+  };
+}
