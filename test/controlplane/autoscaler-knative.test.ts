@@ -261,6 +261,50 @@ describeWithControlPlane('autoscaler: Knative class, end to end', testbed => {
     });
   }, 90_000);
 
+  it('serves the placement API the webhook calls (placement-api.md)', async () => {
+    const base = `http://127.0.0.1:${autoscaler!.port()}`;
+    const body = {
+      namespace,
+      generateName: `${REVISION}-deployment-`,
+      function: `knative.${namespace}.${REVISION}`,
+      class: 'latency-critical',
+      smRequest: 10,
+      smLimit: 20,
+      memoryMiB: 1024,
+    };
+    let res: Response | undefined;
+    await waitFor(
+      'placement service synced',
+      async () => {
+        res = await fetch(`${base}/v1/placements`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return res.status !== 503;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(res?.status).toBe(200);
+    const placement = (await res!.json()) as {
+      reservation: string;
+      node: string;
+      gpuIndex: number;
+    };
+    expect(nodes.map(n => n.name)).toContain(placement.node);
+    expect(placement.gpuIndex).toBe(0);
+    const bad = await fetch(`${base}/v1/placements`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...body, smLimit: 5 }),
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/^smLimit/);
+    const del = await fetch(`${base}/v1/placements/${placement.reservation}`, { method: 'DELETE' });
+    expect(del.status).toBe(204);
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/dilu_placement_requests_total/);
+  }, 60_000);
+
   it("raises the running instance's quota before adding replicas when load rises", async () => {
     const e = emulation!;
     // A gentle ramp to ~0.65 of one instance's capacity at its limit: more than its quota

@@ -41,6 +41,8 @@ import type { AlertBook } from './openfaas/alert-book.js';
 import { createAlertBook } from './openfaas/alert-book.js';
 import { createOpenFaasLoadSource } from './openfaas/openfaas-load.js';
 import { createOpenFaasPlatform } from './openfaas/openfaas-platform.js';
+import type { PlacementCluster } from '../placement-service/index.js';
+import { createPlacementApp, watchPlacementCluster } from '../placement-service/index.js';
 
 export interface AutoscalerDeps {
   readonly kc: KubeConfig;
@@ -295,12 +297,22 @@ export function createAutoscaler(deps: AutoscalerDeps): Autoscaler {
   electorRef.current = leaderElector;
   let server: Server | undefined;
   let started = false;
+  // The placement service's state is in memory: every replica keeps it warm from the
+  // cluster, only the leader answers (a standby says 503 and is not Ready, so the Service
+  // routes to the leader).
+  const placement: PlacementCluster | undefined = config.servePlacement
+    ? watchPlacementCluster({ kubeConfig: kc, log: log.child({ component: 'placement' }) })
+    : undefined;
+  const ready = (): boolean =>
+    started &&
+    informers.every(i => i.synced()) &&
+    (placement === undefined || (isLeader() && placement.notReady().length === 0));
 
   const app = createHttpApp({
     metrics,
     log,
     healthy: () => true,
-    ready: () => started && informers.every(i => i.synced()),
+    ready,
     leader: () => ({ isLeader: isLeader(), holder: leaderElector.leader() }),
     ...(alerts === undefined
       ? {}
@@ -314,7 +326,31 @@ export function createAutoscaler(deps: AutoscalerDeps): Autoscaler {
             },
           },
         }),
-    ...(deps.mount === undefined ? {} : { mount: deps.mount }),
+    mount: app => {
+      if (placement !== undefined) {
+        app.use(
+          createPlacementApp({
+            service: placement.service,
+            metrics: placement.metrics,
+            log,
+            notReady: () => [
+              ...placement.notReady(),
+              ...(isLeader() ? [] : ['leadership (this replica is the standby)']),
+            ],
+          }),
+        );
+      }
+      deps.mount?.(app);
+    },
+    ...(placement === undefined
+      ? {}
+      : {
+          extraMetrics: async () => {
+            const s = placement.service.stats();
+            placement.metrics.setHeld(s.reservations, s.instances);
+            return (await placement.metrics.render()).body;
+          },
+        }),
   });
 
   return {
@@ -346,6 +382,7 @@ export function createAutoscaler(deps: AutoscalerDeps): Autoscaler {
       await ticker.stop();
       await queue.close();
       await Promise.all(informers.map(i => i.stop()));
+      await placement?.stop();
       await dispatcher.close();
       if (server !== undefined) {
         const s = server;
@@ -362,6 +399,6 @@ export function createAutoscaler(deps: AutoscalerDeps): Autoscaler {
       const a = server?.address();
       return typeof a === 'object' && a !== null ? a.port : undefined;
     },
-    ready: () => started && informers.every(i => i.synced()),
+    ready,
   };
 }

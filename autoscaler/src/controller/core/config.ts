@@ -22,6 +22,8 @@ export const controllerConfigSchema = z
     /** Port of the HTTP server: /metrics, /healthz, /readyz, /system/alert, placement. */
     httpPort: z.number().int().min(0).max(65535).default(8080),
     httpHost: z.string().default('0.0.0.0'),
+    /** Serve the placement API (placement-api.md) the webhook calls; only the leader answers. */
+    servePlacement: z.boolean().default(true),
     /** Queue-proxy statistics port on each pod (Knative's is 9090). */
     queueProxyStatsPort: port.default(9090),
     scrapeTimeoutMs: z.number().int().min(50).max(10_000).default(800),

@@ -25,6 +25,8 @@ export interface HttpAppDeps {
   };
   /** Extra routes mounted before the 404 handler (e.g. the placement service). */
   readonly mount?: (app: Express) => void;
+  /** More Prometheus text appended to /metrics (another component's own registry). */
+  readonly extraMetrics?: () => Promise<string>;
 }
 
 function basicAuthOk(header: string | undefined, user: string, password: string): boolean {
@@ -46,7 +48,8 @@ export function createHttpApp(deps: HttpAppDeps): Express {
     res.status(ready ? 200 : 503).json({ ready, ...deps.leader() });
   });
   app.get('/metrics', async (_req, res) => {
-    res.set('Content-Type', deps.metrics.contentType()).send(await deps.metrics.text());
+    const extra = deps.extraMetrics === undefined ? '' : await deps.extraMetrics();
+    res.set('Content-Type', deps.metrics.contentType()).send((await deps.metrics.text()) + extra);
   });
   const alerts = deps.alerts;
   if (alerts !== undefined) {
