@@ -541,6 +541,8 @@ export function knativeRevision(opts: {
   readonly nodeSelector: Record<string, string>;
   readonly pinned: PinnedInstance;
   readonly paClass: string;
+  /** Annotations over the defaults below (min-scale 1, window 6s, scale-down-delay 5s). */
+  readonly annotations?: Record<string, string>;
 }): { deployment: V1Deployment; pa: Record<string, unknown> } {
   const labels = {
     'serving.knative.dev/revision': opts.revision,
@@ -573,6 +575,7 @@ export function knativeRevision(opts: {
           'dilu.dev/batch': String(opts.pinned.batch),
           'dilu.dev/sm': String(opts.pinned.smRequest),
           'dilu.dev/sm-limit': String(opts.pinned.smLimit),
+          ...opts.annotations,
         },
       },
       spec: {
