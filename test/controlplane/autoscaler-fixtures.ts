@@ -23,8 +23,10 @@ import {
 import {
   startContractNodeAgent,
   startEmulatedQueueProxy,
+  startEmulatedRuntime,
   type ContractNodeAgent,
   type EmulatedQueueProxy,
+  type EmulatedRuntime,
 } from '@dilu/autoscaler/controller/testing';
 import { applyObjects, readManifests } from '../testbed/crds.js';
 import { TEST_PACKAGE_ROOT } from '../testbed/cache.js';
@@ -298,6 +300,9 @@ export function emulateCluster(opts: {
   readonly queueProxyPort?: number;
   readonly podLabel: string;
   readonly sks?: boolean;
+  /** Serve each pod's runtime latency histogram on this port (runtime-metrics.md). */
+  readonly runtimePort?: number;
+  readonly latencyMs?: number;
 }): ClusterEmulation {
   const core = opts.kc.makeApiClient(CoreV1Api);
   const custom = opts.kc.makeApiClient(CustomObjectsApi);
@@ -306,6 +311,7 @@ export function emulateCluster(opts: {
   const state = { stopped: false };
   const running = (): boolean => !state.stopped;
   const proxies = new Map<string, Promise<EmulatedQueueProxy | undefined>>();
+  const runtimes = new Map<string, Promise<EmulatedRuntime | undefined>>();
   const allocated = new Map<string, { node: string; id: string }>();
 
   const allocationFor = (pod: V1Pod, node: string) => {
@@ -358,16 +364,33 @@ export function emulateCluster(opts: {
     );
   };
 
+  const serveRuntime = (pod: V1Pod): void => {
+    const name = pod.metadata?.name ?? '';
+    const ip = pod.status?.podIP;
+    if (opts.runtimePort === undefined || ip === undefined || runtimes.has(name)) return;
+    runtimes.set(
+      name,
+      startEmulatedRuntime({
+        host: ip,
+        port: opts.runtimePort,
+        rps: () => rps / ready,
+        latencyMs: () => opts.latencyMs ?? 50,
+      }).catch(() => undefined),
+    );
+  };
+
   const dropGone = (live: ReadonlySet<string>): void => {
     for (const [name, a] of allocated) {
       if (live.has(name)) continue;
       opts.fleet.agents.get(a.node)?.remove(a.id);
       allocated.delete(name);
     }
-    for (const [name, p] of proxies) {
-      if (live.has(name)) continue;
-      proxies.delete(name);
-      void p.then(s => s?.close());
+    for (const servers of [proxies, runtimes]) {
+      for (const [name, p] of servers) {
+        if (live.has(name)) continue;
+        servers.delete(name);
+        void p.then(s => s?.close());
+      }
     }
   };
 
@@ -383,6 +406,7 @@ export function emulateCluster(opts: {
     for (const pod of pods) {
       allocate(pod);
       serveStats(pod);
+      serveRuntime(pod);
     }
     dropGone(new Set(pods.map(p => p.metadata?.name ?? '')));
   };
@@ -444,7 +468,9 @@ export function emulateCluster(opts: {
     async stop() {
       state.stopped = true;
       await loop;
-      await Promise.all([...proxies.values()].map(p => p.then(s => s?.close())));
+      await Promise.all(
+        [...proxies.values(), ...runtimes.values()].map(p => p.then(s => s?.close())),
+      );
     },
   };
 }

@@ -131,11 +131,14 @@ describeWithControlPlane('autoscaler: Knative class, end to end', testbed => {
     await custom.createNamespacedCustomObject({ ...PA, namespace, body: revision.pa });
 
     const queueProxyPort = await freePortAnyAddress();
+    const runtimePort = await freePortAnyAddress();
     emulation = emulateCluster({
       kc,
       namespace,
       fleet,
       queueProxyPort,
+      runtimePort,
+      latencyMs: 180,
       podLabel: `serving.knative.dev/revision=${REVISION}`,
       sks: true,
     });
@@ -158,6 +161,8 @@ describeWithControlPlane('autoscaler: Knative class, end to end', testbed => {
         httpPort: 0,
         httpHost: '127.0.0.1',
         queueProxyStatsPort: queueProxyPort,
+        runtimeMetricsPort: runtimePort,
+        latencyEveryTicks: 2,
         nodeAgentPort: fleet.port,
         nodeAgentCaFile: fleet.caFile,
         nodeAgentTokenFile: fleet.tokenFile,
@@ -343,6 +348,23 @@ describeWithControlPlane('autoscaler: Knative class, end to end', testbed => {
       { timeoutMs: 30_000, intervalMs: 250 },
     );
   }, 120_000);
+
+  it("reads the runtimes' latency for introspection and exports predicted vs observed", async () => {
+    const text = await (await fetch(`http://127.0.0.1:${autoscaler!.port()}/metrics`)).text();
+    const value = (name: string): number =>
+      Number(
+        new RegExp(
+          `${name}\\{namespace="${namespace}",function="${REVISION}"\\} ([0-9.e+-]+)`,
+        ).exec(text)?.[1],
+      );
+    // Every request takes 180 ms: the p95 lies in the (0.15, 0.2] s bucket.
+    expect(value('dilu_autoscaler_observed_latency_p95_seconds')).toBeGreaterThan(0.15);
+    expect(value('dilu_autoscaler_observed_latency_p95_seconds')).toBeLessThanOrEqual(0.2);
+    expect(value('dilu_autoscaler_slo_seconds')).toBe(0.4);
+    expect(value('dilu_autoscaler_predicted_latency_bound_seconds')).toBeGreaterThan(0);
+    expect(value('dilu_autoscaler_observed_load_rps')).toBeGreaterThan(0);
+    expect(value('dilu_autoscaler_predicted_load_rps')).toBeGreaterThan(0);
+  });
 
   it('lowers quotas before removing replicas when load falls, down to min-scale', async () => {
     const e = emulation!;

@@ -35,6 +35,7 @@ import { createActivatorScraper } from './metrics-in/activator.js';
 import { createScrapeAgent } from './metrics-in/http-get.js';
 import { createPrometheusClient } from './metrics-in/prometheus-client.js';
 import { createQueueProxyScraper } from './metrics-in/queue-proxy-scraper.js';
+import { createRuntimeLatencyScraper } from './metrics-in/runtime-latency.js';
 import type { NodeAgentClient } from './nodeagent/node-agent-client.js';
 import { createNodeAgentClient, createNodeAgentDispatcher } from './nodeagent/node-agent-client.js';
 import type { AlertBook } from './openfaas/alert-book.js';
@@ -144,6 +145,7 @@ export function createAutoscaler(deps: AutoscalerDeps): Autoscaler {
     deps.targets ??
     createScrapeTargets({
       queueProxyStatsPort: config.queueProxyStatsPort,
+      runtimeMetricsPort: config.runtimeMetricsPort,
       nodeAgentPort: config.nodeAgentPort,
       nodeAgentScheme: config.nodeAgentScheme,
     });
@@ -224,6 +226,17 @@ export function createAutoscaler(deps: AutoscalerDeps): Autoscaler {
             targets,
             metrics,
             log,
+            ...(config.latencyEveryTicks === 0
+              ? {}
+              : {
+                  latency: {
+                    scraper: createRuntimeLatencyScraper({
+                      timeoutMs: config.scrapeTimeoutMs,
+                      dispatcher,
+                    }),
+                    everyTicks: config.latencyEveryTicks,
+                  },
+                }),
           }),
         })
       : createOpenFaasPlatform({

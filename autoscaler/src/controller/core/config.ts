@@ -27,6 +27,10 @@ export const controllerConfigSchema = z
     /** Queue-proxy statistics port on each pod (Knative's is 9090). */
     queueProxyStatsPort: port.default(9090),
     scrapeTimeoutMs: z.number().int().min(50).max(10_000).default(800),
+    /** The runtime's metrics port (runtime-metrics.md: the serving port, 8080). */
+    runtimeMetricsPort: port.default(8080),
+    /** Read the runtimes' latency histograms every this many ticks (0: never). */
+    latencyEveryTicks: z.number().int().min(0).max(600).default(5),
     /** Knative's namespace (config-autoscaler). */
     knativeNamespace: z.string().min(1).default('knative-serving'),
     /** Activator metrics endpoints (Prometheus text) for demand at zero; none: min-scale >= 1. */

@@ -9,11 +9,14 @@ import type { V1Node, V1Pod } from '@kubernetes/client-node';
  */
 export interface ScrapeTargets {
   queueProxyStatsUrl(pod: V1Pod): string | undefined;
+  /** The runtime's Prometheus metrics (runtime-metrics.md), for its latency histogram. */
+  runtimeMetricsUrl(pod: V1Pod): string | undefined;
   nodeAgentUrl(node: V1Node | undefined): string | undefined;
 }
 
 export function createScrapeTargets(opts: {
   readonly queueProxyStatsPort: number;
+  readonly runtimeMetricsPort: number;
   readonly nodeAgentPort: number;
   readonly nodeAgentScheme?: 'https' | 'http';
 }): ScrapeTargets {
@@ -22,6 +25,10 @@ export function createScrapeTargets(opts: {
     queueProxyStatsUrl(pod) {
       const ip = pod.status?.podIP;
       return ip ? `http://${host(ip)}:${opts.queueProxyStatsPort}/metrics` : undefined;
+    },
+    runtimeMetricsUrl(pod) {
+      const ip = pod.status?.podIP;
+      return ip ? `http://${host(ip)}:${opts.runtimeMetricsPort}/metrics` : undefined;
     },
     nodeAgentUrl(node) {
       const ip = node?.status?.addresses?.find(a => a.type === 'InternalIP')?.address;

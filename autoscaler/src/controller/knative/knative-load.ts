@@ -8,6 +8,8 @@ import type { ScrapeTargets } from '../core/scrape-targets.js';
 import type { LoadSource, ManagedFunction } from '../core/types.js';
 import type { ActivatorScraper } from '../metrics-in/activator.js';
 import type { QueueProxyScraper } from '../metrics-in/queue-proxy-scraper.js';
+import type { CumulativeHistogram } from '../metrics-in/runtime-latency.js';
+import { createLatencyWindow } from '../metrics-in/runtime-latency.js';
 
 /**
  * Knative load: every ready pod's queue-proxy Stat (`request_count` is already requests per
@@ -23,9 +25,58 @@ export function createKnativeLoadSource(deps: {
   readonly metrics: AutoscalerMetrics;
   readonly log: Logger;
   readonly concurrency?: number;
+  /** The runtimes' latency histograms, read every `everyTicks` ticks (introspection). */
+  readonly latency?: {
+    readonly scraper: { scrape(url: string): Promise<CumulativeHistogram> };
+    readonly everyTicks: number;
+  };
 }): LoadSource {
+  let ticks = 0;
+  const windows = new Map<string, ReturnType<typeof createLatencyWindow>>();
+  const readLatency = async (
+    fns: readonly ManagedFunction[],
+    podsOf: (fn: ManagedFunction) => readonly V1Pod[],
+  ): Promise<Map<string, number>> => {
+    const out = new Map<string, number>();
+    const latency = deps.latency;
+    if (latency === undefined || ticks++ % latency.everyTicks !== 0) return out;
+    const jobs: { fn: string; pod: string; url: string }[] = [];
+    for (const fn of fns) {
+      for (const pod of podsOf(fn)) {
+        const url = isPodReady(pod) ? deps.targets.runtimeMetricsUrl(pod) : undefined;
+        if (url !== undefined) jobs.push({ fn: fn.key, pod: pod.metadata?.name ?? '', url });
+      }
+    }
+    const byFn = new Map<string, Map<string, CumulativeHistogram>>();
+    await runLimited(jobs, deps.concurrency ?? 64, async job => {
+      try {
+        const h = await latency.scraper.scrape(job.url);
+        let m = byFn.get(job.fn);
+        if (m === undefined) {
+          m = new Map();
+          byFn.set(job.fn, m);
+        }
+        m.set(job.pod, h);
+      } catch (err) {
+        deps.log.debug({ url: job.url, err: String(err) }, 'runtime metrics not read');
+      }
+    });
+    const live = new Set(fns.map(f => f.key));
+    for (const fn of [...windows.keys()]) if (!live.has(fn)) windows.delete(fn);
+    for (const [fn, pods] of byFn) {
+      let w = windows.get(fn);
+      if (w === undefined) {
+        w = createLatencyWindow();
+        windows.set(fn, w);
+      }
+      const p95 = w.p95Ms(pods);
+      if (p95 !== undefined) out.set(fn, p95);
+    }
+    return out;
+  };
   return {
     async observe(fns, podsOf) {
+      const latencyRead = readLatency(fns, podsOf);
       const jobs: { key: string; url: string }[] = [];
       const readyCount = new Map<string, number>();
       for (const fn of fns) {
@@ -55,10 +106,13 @@ export function createKnativeLoadSource(deps: {
       });
       if (errors > 0) deps.metrics.scrapeError('queue-proxy', errors);
       const demand = await activatorDemand;
+      const p95 = await latencyRead;
       const out = new Map<string, LoadObservation>();
       for (const fn of fns) {
         const obs = observation(fn, readyCount.get(fn.key) ?? 0, sums.get(fn.key), demand);
-        if (obs !== undefined) out.set(fn.key, obs);
+        if (obs === undefined) continue;
+        const latency = p95.get(fn.key);
+        out.set(fn.key, latency === undefined ? obs : { ...obs, p95LatencyMs: latency });
       }
       return out;
     },

@@ -5,6 +5,8 @@ export type { ContractNodeAgent, QuotaWrite } from './contract-node-agent.js';
 export { startEmulatedGateway } from './emulated-gateway.js';
 export type { EmulatedGateway } from './emulated-gateway.js';
 export { startEmulatedQueueProxy } from './emulated-queue-proxy.js';
+export { startEmulatedRuntime } from './emulated-runtime.js';
+export type { EmulatedRuntime } from './emulated-runtime.js';
 export type { EmulatedQueueProxy } from './emulated-queue-proxy.js';
 export { createInMemoryAgents } from './in-memory-agents.js';
 export type { InMemoryAgents } from './in-memory-agents.js';
