@@ -217,14 +217,34 @@ export async function autoscalerIdentity(
   };
 }
 
-/** Node agents speaking node-agent-api.md over HTTPS, one per node at its InternalIP. */
-export interface AgentFleet {
+/** A quota change seen at a node agent. */
+export interface QuotaChange {
+  readonly atMs: number;
+  readonly pod: string | undefined;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** What the device plugin does for a pod on a node: record its allocation, or drop it. */
+export interface DeviceSide {
+  allocate(node: string, pod: V1Pod): Promise<string | undefined>;
+  release(node: string, pod: V1Pod, allocationId: string): Promise<void>;
+}
+
+/** Node agents on every node's InternalIP, one port, HTTPS naming dilu-node-agent. */
+export interface NodeAgentFleet extends DeviceSide {
   readonly port: number;
   readonly token: string;
   readonly caFile: string;
   readonly tokenFile: string;
-  readonly agents: ReadonlyMap<string, ContractNodeAgent>;
+  /** Every quota change the agents accepted, oldest first. */
+  quotaChanges(): QuotaChange[];
   stop(): Promise<void>;
+}
+
+/** Node agents speaking node-agent-api.md over HTTPS, one per node at its InternalIP. */
+export interface AgentFleet extends NodeAgentFleet {
+  readonly agents: ReadonlyMap<string, ContractNodeAgent>;
 }
 
 export async function startAgentFleet(nodes: readonly LoopbackNode[]): Promise<AgentFleet> {
@@ -238,7 +258,8 @@ export async function startAgentFleet(nodes: readonly LoopbackNode[]): Promise<A
   const agents = new Map<string, ContractNodeAgent>();
   let port = 0;
   for (const n of nodes) {
-    const cert = ca.issueServing(n.name, [n.internalIp]);
+    // As the device plugin's certificate: it names dilu-node-agent (node-agent-api.md).
+    const cert = ca.issueServing('dilu-node-agent', ['dilu-node-agent']);
     const agent = await startContractNodeAgent({
       host: n.internalIp,
       port,
@@ -254,9 +275,50 @@ export async function startAgentFleet(nodes: readonly LoopbackNode[]): Promise<A
     caFile,
     tokenFile,
     agents,
+    quotaChanges: () =>
+      [...agents.values()]
+        .flatMap(a => a.writes())
+        .filter(w => w.status === 200)
+        .map(w => ({ atMs: w.atMs, pod: w.pod, from: w.from, to: w.to }))
+        .sort((a, b) => a.atMs - b.atMs),
+    allocate(node, pod) {
+      const agent = agents.get(node);
+      const allocation = contractAllocation(pod, node);
+      if (agent === undefined || allocation === undefined) return Promise.resolve(undefined);
+      agent.put(allocation);
+      return Promise.resolve(allocation.allocationId);
+    },
+    release(node, _pod, id) {
+      agents.get(node)?.remove(id);
+      return Promise.resolve();
+    },
     async stop() {
       await Promise.all([...agents.values()].map(a => a.close()));
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The allocation the device plugin would record for a running pod (contract agents). */
+function contractAllocation(pod: V1Pod, node: string) {
+  const res = podSm(pod);
+  if (res === undefined) return undefined;
+  const decision = JSON.parse(pod.metadata?.annotations?.['dilu.dev/decision'] ?? '{}') as {
+    smLimit?: number;
+  };
+  return {
+    allocationId: allocationIdOf(pod),
+    gpuIndex: res.gpuIndex,
+    gpuUuid: `GPU-${node}-${res.gpuIndex}`,
+    smRequest: res.sm,
+    smLimit: decision.smLimit ?? res.sm,
+    quota: res.sm,
+    memoryMiB: res.memUnits * 256,
+    pod: {
+      namespace: pod.metadata?.namespace ?? '',
+      name: pod.metadata?.name ?? '',
+      uid: pod.metadata?.uid ?? '',
+      container: pod.spec?.containers[0]?.name ?? '',
     },
   };
 }
@@ -269,7 +331,7 @@ export function allocationIdOf(pod: V1Pod): string {
     .slice(0, 16)}`;
 }
 
-function podSm(pod: V1Pod): { gpuIndex: number; sm: number; memUnits: number } | undefined {
+export function podSm(pod: V1Pod): { gpuIndex: number; sm: number; memUnits: number } | undefined {
   const requests = pod.spec?.containers.flatMap(c => Object.entries(c.resources?.requests ?? {}));
   const sm = requests?.find(([k]) => /^dilu\.dev\/gpu\d+-sm$/.test(k));
   if (sm === undefined) return undefined;
@@ -296,7 +358,7 @@ export interface ClusterEmulation {
 export function emulateCluster(opts: {
   readonly kc: KubeConfig;
   readonly namespace: string;
-  readonly fleet: AgentFleet;
+  readonly fleet: DeviceSide;
   readonly queueProxyPort?: number;
   readonly podLabel: string;
   readonly sks?: boolean;
@@ -312,41 +374,23 @@ export function emulateCluster(opts: {
   const running = (): boolean => !state.stopped;
   const proxies = new Map<string, Promise<EmulatedQueueProxy | undefined>>();
   const runtimes = new Map<string, Promise<EmulatedRuntime | undefined>>();
-  const allocated = new Map<string, { node: string; id: string }>();
+  const allocated = new Map<string, { node: string; id: string; pod: V1Pod }>();
 
-  const allocationFor = (pod: V1Pod, node: string) => {
-    const res = podSm(pod);
-    if (res === undefined) return undefined;
-    const decision = JSON.parse(pod.metadata?.annotations?.['dilu.dev/decision'] ?? '{}') as {
-      smLimit?: number;
-    };
-    return {
-      allocationId: allocationIdOf(pod),
-      gpuIndex: res.gpuIndex,
-      gpuUuid: `GPU-${node}-${res.gpuIndex}`,
-      smRequest: res.sm,
-      smLimit: decision.smLimit ?? res.sm,
-      quota: res.sm,
-      memoryMiB: res.memUnits * 256,
-      pod: {
-        namespace: opts.namespace,
-        name: pod.metadata?.name ?? '',
-        uid: pod.metadata?.uid ?? '',
-        container: pod.spec?.containers[0]?.name ?? '',
-      },
-    };
-  };
-
-  /** What the device plugin's Allocate plus the agent's PodResources mapping would record. */
+  const pending = new Set<string>();
+  /** The device plugin's part for a pod that started: its allocation on the node's agent. */
   const allocate = (pod: V1Pod): void => {
     const name = pod.metadata?.name ?? '';
     const node = pod.spec?.nodeName;
-    if (node === undefined || allocated.has(name) || pod.status?.phase !== 'Running') return;
-    const agent = opts.fleet.agents.get(node);
-    const allocation = allocationFor(pod, node);
-    if (agent === undefined || allocation === undefined) return;
-    agent.put(allocation);
-    allocated.set(name, { node, id: allocation.allocationId });
+    if (node === undefined || allocated.has(name) || pending.has(name)) return;
+    if (pod.status?.phase !== 'Running') return;
+    pending.add(name);
+    void opts.fleet
+      .allocate(node, pod)
+      .then(id => {
+        if (id !== undefined) allocated.set(name, { node, id, pod });
+      })
+      .catch(() => undefined)
+      .finally(() => pending.delete(name));
   };
 
   const serveStats = (pod: V1Pod): void => {
@@ -382,8 +426,8 @@ export function emulateCluster(opts: {
   const dropGone = (live: ReadonlySet<string>): void => {
     for (const [name, a] of allocated) {
       if (live.has(name)) continue;
-      opts.fleet.agents.get(a.node)?.remove(a.id);
       allocated.delete(name);
+      void opts.fleet.release(a.node, a.pod, a.id).catch(() => undefined);
     }
     for (const servers of [proxies, runtimes]) {
       for (const [name, p] of servers) {

@@ -1,8 +1,9 @@
 // End to end on the real control plane: a PodAutoscaler of our class, its revision Deployment
-// on fake GPU nodes, emulated queue-proxies on the pods' (loopback) IPs and node agents
-// speaking the node-agent contract over HTTPS. The autoscaler runs in-process with the
-// service account and RBAC of manifests/base/autoscaler. Load rises: quotas first, then
-// replicas; load falls: quotas, then replicas; the PA carries the status Knative needs.
+// on fake GPU nodes, emulated queue-proxies on the pods' (loopback) IPs and the real device
+// plugin's node agent on each node (HTTPS, tokens reviewed by the API server). The
+// autoscaler runs in-process with the service account and RBAC of manifests/base/autoscaler.
+// Load rises: quotas first, then replicas; load falls: quotas, then replicas; the PA carries
+// the status Knative needs.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
@@ -27,6 +28,7 @@ import { installKnativeServingCrds, installProjectCrds } from '../testbed/crds.j
 import { deleteNodes } from '../testbed/nodes.js';
 import { waitFor } from '../testbed/readiness.js';
 import { describeWithControlPlane } from '../testbed/suite.js';
+import { startDevicePluginFleet } from './device-plugin-fleet.js';
 import {
   autoscalerIdentity,
   BUNDLED_PROFILES,
@@ -37,8 +39,7 @@ import {
   pollReplicas,
   type ReplicaChange,
   sleep,
-  startAgentFleet,
-  type AgentFleet,
+  type NodeAgentFleet,
   type ClusterEmulation,
   type LoopbackNode,
 } from './autoscaler-fixtures.js';
@@ -70,7 +71,7 @@ const capAt = (quota: number): number =>
 
 describeWithControlPlane('autoscaler: Knative class, end to end', testbed => {
   let namespace = '';
-  let fleet: AgentFleet | undefined;
+  let fleet: NodeAgentFleet | undefined;
   let emulation: ClusterEmulation | undefined;
   let autoscaler: Autoscaler | undefined;
   let cleanupIdentity: (() => Promise<void>) | undefined;
@@ -97,8 +98,9 @@ describeWithControlPlane('autoscaler: Knative class, end to end', testbed => {
     await installProjectCrds(kc);
     namespace = await createNamespace(kc, 'as-knative');
     await createLoopbackGpuNodes(kc, connection, nodes);
-    fleet = await startAgentFleet(nodes);
     const identity = await autoscalerIdentity(kc, connection, namespace);
+    // The real device plugin on each node: its node agent answers the autoscaler.
+    fleet = await startDevicePluginFleet({ admin: kc, nodes, namespace });
     cleanupIdentity = identity.cleanup;
     const core = kc.makeApiClient(CoreV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
@@ -208,7 +210,9 @@ describeWithControlPlane('autoscaler: Knative class, end to end', testbed => {
   /** The allocations as a client of the node agents sees them: HTTPS, bearer token. */
   const agentAllocations = async (): Promise<Allocation[]> => {
     const f = fleet!;
-    const dispatcher = new Agent({ connect: { ca: readFileSync(f.caFile, 'utf8') } });
+    const dispatcher = new Agent({
+      connect: { ca: readFileSync(f.caFile, 'utf8'), servername: 'dilu-node-agent' },
+    });
     try {
       const all: Allocation[] = [];
       for (const n of nodes) {
@@ -223,8 +227,7 @@ describeWithControlPlane('autoscaler: Knative class, end to end', testbed => {
       await dispatcher.close();
     }
   };
-  const quotaWrites = () =>
-    [...fleet!.agents.values()].flatMap(a => a.writes()).filter(w => w.status === 200);
+  const quotaWrites = () => fleet!.quotaChanges();
 
   it('reaches Ready with the status fields the revision reconciler reads', async () => {
     await waitFor('PA Ready', async () => condition(await readPa(), 'Ready') === 'True', {

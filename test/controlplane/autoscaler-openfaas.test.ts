@@ -1,6 +1,6 @@
 // End to end on the real control plane, OpenFaaS mode: a function's Deployment (faas-netes
 // labels) on fake GPU nodes, an emulated CE gateway's metrics scraped by a real Prometheus
-// (Debian's package) on 127.0.0.1, node agents speaking the node-agent contract over HTTPS.
+// (Debian's package) on 127.0.0.1, the real device plugin's node agent on each node.
 // Load rises: quotas first, then replicas; a Prometheus that loses the gateway holds the
 // scale; load falls: quotas, then replicas. The Alertmanager receiver answers as the gateway's.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
@@ -32,6 +32,7 @@ import { installProjectCrds } from '../testbed/crds.js';
 import { deleteNodes } from '../testbed/nodes.js';
 import { waitFor } from '../testbed/readiness.js';
 import { describeWithControlPlane } from '../testbed/suite.js';
+import { startDevicePluginFleet } from './device-plugin-fleet.js';
 import {
   autoscalerIdentity,
   BUNDLED_PROFILES,
@@ -41,8 +42,7 @@ import {
   pollReplicas,
   type ReplicaChange,
   sleep,
-  startAgentFleet,
-  type AgentFleet,
+  type NodeAgentFleet,
   type ClusterEmulation,
   type LoopbackNode,
 } from './autoscaler-fixtures.js';
@@ -64,7 +64,7 @@ describeWithControlPlane(
   'autoscaler: OpenFaaS mode with a real Prometheus, end to end',
   testbed => {
     let namespace = '';
-    let fleet: AgentFleet | undefined;
+    let fleet: NodeAgentFleet | undefined;
     let emulation: ClusterEmulation | undefined;
     let gateway: EmulatedGateway | undefined;
     let prometheus: PrometheusServer | undefined;
@@ -98,8 +98,9 @@ describeWithControlPlane(
       await installProjectCrds(kc);
       namespace = await createNamespace(kc, 'as-openfaas');
       await createLoopbackGpuNodes(kc, connection, nodes);
-      fleet = await startAgentFleet(nodes);
       const identity = await autoscalerIdentity(kc, connection, namespace);
+      // The real device plugin on each node: its node agent answers the autoscaler.
+      fleet = await startDevicePluginFleet({ admin: kc, nodes, namespace });
       cleanupIdentity = identity.cleanup;
       const custom = kc.makeApiClient(CustomObjectsApi);
       await custom.createNamespacedCustomObject({
@@ -171,8 +172,7 @@ describeWithControlPlane(
       );
     }, 60_000);
 
-    const quotaWrites = () =>
-      [...fleet!.agents.values()].flatMap(a => a.writes()).filter(w => w.status === 200);
+    const quotaWrites = () => fleet!.quotaChanges();
     const replicas = async (): Promise<number> =>
       (
         await testbed()

@@ -98,6 +98,7 @@ function defaultAgents(
           ? undefined
           : readFileSync(config.nodeAgentCaFile, 'utf8'),
       insecureSkipVerify: config.nodeAgentInsecureSkipVerify,
+      serverName: config.nodeAgentServerName,
     }),
   });
 }

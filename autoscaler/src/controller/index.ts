@@ -27,6 +27,10 @@ export { createKubeLeaseStore } from './leader/lease-store.js';
 export type { LeaseRecord, LeaseStore } from './leader/lease-store.js';
 export { decodeStat, encodeStat } from './metrics-in/queue-proxy-stat.js';
 export type { QueueProxyStat } from './metrics-in/queue-proxy-stat.js';
-export { createNodeAgentClient } from './nodeagent/node-agent-client.js';
+export {
+  createNodeAgentClient,
+  createNodeAgentDispatcher,
+  NodeAgentError,
+} from './nodeagent/node-agent-client.js';
 export type { Allocation, NodeAgentClient } from './nodeagent/node-agent-client.js';
 export { openfaasFunction } from './openfaas/openfaas-functions.js';

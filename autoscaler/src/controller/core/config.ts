@@ -40,8 +40,14 @@ export const controllerConfigSchema = z
     nodeAgentScheme: z.enum(['https', 'http']).default('https'),
     nodeAgentCaFile: z.string().optional(),
     nodeAgentInsecureSkipVerify: z.boolean().default(false),
-    /** Bearer token file; the service account's by default. */
-    nodeAgentTokenFile: z.string().default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
+    /** TLS server name the agents' certificate carries (node-agent-api.md); callers dial IPs. */
+    nodeAgentServerName: z.string().min(1).default('dilu-node-agent'),
+    /**
+     * Bearer token file: a projected service-account token with the audience
+     * `dilu-node-agent` (manifests mount one here). Out of a cluster, when the file is
+     * missing, the kubeconfig user's token is sent.
+     */
+    nodeAgentTokenFile: z.string().default('/var/run/secrets/dilu-node-agent/token'),
     nodeAgentTimeoutMs: z.number().int().min(50).max(30_000).default(2000),
     openfaas: z
       .strictObject({

@@ -56,11 +56,14 @@ export interface NodeAgentClientDeps {
 export function createNodeAgentDispatcher(opts: {
   readonly ca?: string | undefined;
   readonly insecureSkipVerify?: boolean;
+  /** The name the agents' certificate carries: agents are dialled by node IP. */
+  readonly serverName?: string | undefined;
 }): Agent {
   return new Agent({
     keepAliveTimeout: 10_000,
     connect: {
       ...(opts.ca === undefined ? {} : { ca: opts.ca }),
+      ...(opts.serverName === undefined ? {} : { servername: opts.serverName }),
       rejectUnauthorized: opts.insecureSkipVerify !== true,
     },
   });
