@@ -142,7 +142,7 @@ export function createTickEngine(deps: TickEngineDeps): TickEngine {
     }
     recordHorizontal(fn, d, ctx);
     deps.metrics.observeDecision(fn, d, instances, load);
-    if (d.reasons.length > 0) {
+    if (d.reasons.length > 0 && deps.log.isLevelEnabled('info')) {
       deps.log.info(
         {
           function: fn.key,
@@ -168,7 +168,7 @@ export function createTickEngine(deps: TickEngineDeps): TickEngine {
     const same =
       prev !== undefined &&
       prev.desiredReplicas === next.desiredReplicas &&
-      prev.remove.join(',') === next.remove.join(',') &&
+      sameIds(prev.remove, next.remove) &&
       sameInstance(prev.newInstance, next.newInstance);
     if (same) return;
     deps.decisions.set(fn.key, next);
@@ -272,4 +272,10 @@ function sameInstance(a: InstanceSizing, b: InstanceSizing): boolean {
     a.smLimit === b.smLimit &&
     a.memoryMiB === b.memoryMiB
   );
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
