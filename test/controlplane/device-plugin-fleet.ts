@@ -4,7 +4,7 @@
 // (TokenReview, audience dilu-node-agent) and reading pods from it. What cannot run here
 // stands in as the device plugin's own tests do: a kubelet stub for registration and
 // Allocate, a PodResources stub the test fills as a kubelet would, fake GPUs for nvidia-smi.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
@@ -123,6 +123,18 @@ export async function startDevicePluginFleet(opts: {
     dispatcher,
   });
   const changes: QuotaChange[] = [];
+  /**
+   * When the agent made the change durable: its quota file's modification time (the agent
+   * answers 200 only after writing it), so the order against replica changes is exact
+   * whatever the polling interval.
+   */
+  const writtenAt = (node: string, id: string): number => {
+    try {
+      return statSync(join(root, node, 'state', 'allocations', id, 'quota.json')).mtimeMs;
+    } catch {
+      return Date.now();
+    }
+  };
   const seen = new Map<string, number>();
   const state = { stopped: false };
   const running = (): boolean => !state.stopped;
@@ -132,7 +144,12 @@ export async function startDevicePluginFleet(opts: {
       const key = `${node}/${a.allocationId}`;
       const before = seen.get(key);
       if (before !== undefined && before !== a.quota) {
-        changes.push({ atMs: Date.now(), pod: a.pod?.name, from: before, to: a.quota });
+        changes.push({
+          atMs: writtenAt(node, a.allocationId),
+          pod: a.pod?.name,
+          from: before,
+          to: a.quota,
+        });
       }
       seen.set(key, a.quota);
     }
