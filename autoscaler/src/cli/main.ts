@@ -12,6 +12,9 @@ import { collect, numberIn, oneOf } from './options.js';
 import { BUNDLED_DEFAULT_SCENARIO, BUNDLED_PROFILES_DIR } from './paths.js';
 import { registerSimulate } from './simulate-command.js';
 import { ScenarioError, TraceError } from '../sim/errors.js';
+import { runAutoscaler } from './autoscaler.js';
+import type { AutoscalerCommandOptions } from './autoscaler.js';
+import { ConfigError } from '../controller/core/config.js';
 
 /**
  * Builds the `dilu` command tree. Each action stores its exit code instead of calling
@@ -133,6 +136,20 @@ export function buildCli(
 
   registerSimulate(program, output, setExit, BUNDLED_DEFAULT_SCENARIO);
 
+  program
+    .command('autoscaler')
+    .description('run the 2-D co-scaling controller (Knative autoscaler class or OpenFaaS mode)')
+    .option('--kubeconfig <file>', 'kubeconfig (default: in-cluster, then ~/.kube/config)')
+    .option('--mode <mode>', 'knative or openfaas', oneOf(['knative', 'openfaas'] as const))
+    .option('--config <file>', 'YAML settings (docs/autoscaler.md); flags override them')
+    .option('--namespace <ns>', 'namespace of the leader-election Lease')
+    .option('--port <port>', 'HTTP port (metrics, health, alerts)', numberIn(0, 65535, true))
+    .option('--identity <name>', 'name of this replica in the Lease (default: POD_NAME)')
+    .option('--log-level <level>', 'pino level', oneOf(['debug', 'info', 'warn', 'error']), 'info')
+    .action(async (opts: AutoscalerCommandOptions) => {
+      setExit(await runAutoscaler(opts, output));
+    });
+
   return program;
 }
 
@@ -154,7 +171,8 @@ export async function main(
       err instanceof ProtocolError ||
       err instanceof RangeError ||
       err instanceof ScenarioError ||
-      err instanceof TraceError
+      err instanceof TraceError ||
+      err instanceof ConfigError
     ) {
       output.err(`error: ${err.message}`);
       return 2;

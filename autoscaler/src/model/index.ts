@@ -21,6 +21,8 @@ export type { LeaveOneOutError, LeaveOneOutReport } from './leave-one-out.js';
 export { correctedPredictor, createLatencyCorrection } from './online-correction.js';
 export type { LatencyCorrection, LatencyCorrectionOptions } from './online-correction.js';
 export {
+  batchBusyMs,
+  dutyCycledWallMs,
   instanceCapacityRps,
   throttledBatchLatencyMs,
   unthrottledBatchLatencyMs,

@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { createPredictor } from './predictor.js';
 import {
+  batchBusyMs,
+  dutyCycledWallMs,
   instanceCapacityRps,
   throttledBatchLatencyMs,
   unthrottledBatchLatencyMs,
@@ -48,5 +50,43 @@ describe('instance performance under a duty-cycled quota', () => {
       160,
       6,
     );
+  });
+});
+
+describe('batchBusyMs', () => {
+  it('is the batch latency when throughput is batch / latency', () => {
+    expect(batchBusyMs(predictor, 4, 40)).toBeCloseTo(25, 6);
+  });
+
+  it('spans every decode step when throughput counts one request per several steps', () => {
+    const llm = createPredictor({
+      name: 'llm',
+      source: 'x',
+      points: [
+        { batch: 4, smPercent: 50, latencyMs: 40, throughputRps: 3.125 }, // 32 steps of 40 ms
+        { batch: 4, smPercent: 100, latencyMs: 30, throughputRps: 4.1667 },
+      ],
+    });
+    expect(batchBusyMs(llm, 4, 50)).toBeCloseTo(1280, 0);
+  });
+});
+
+describe('dutyCycledWallMs (token bucket of duty x window, full at the start)', () => {
+  it.each([
+    // [work ms, duty, window ms, wall ms]
+    [20, 1, 100, 20], // full duty: no throttling
+    [20, 0.5, 100, 20], // bucket lasts 100 ms at full speed: the batch fits
+    [20, 0.2, 100, 20], // 25 ms at full speed: still fits
+    [40, 0.2, 100, 25 + 15 / 0.2], // 25 ms full speed, the other 15 ms at 20 %
+    [1000, 0.5, 100, 100 + 900 / 0.5],
+  ])('%d ms at duty %d, window %d -> %d ms', (work, duty, window, wall) => {
+    expect(dutyCycledWallMs(work, duty, window)).toBeCloseTo(wall, 9);
+  });
+
+  it('is unbounded at zero duty and never below the work itself', () => {
+    expect(dutyCycledWallMs(10, 0, 100)).toBe(Infinity);
+    for (const d of [0.05, 0.3, 0.7, 0.99]) {
+      expect(dutyCycledWallMs(50, d, 100)).toBeGreaterThanOrEqual(50);
+    }
   });
 });

@@ -38,3 +38,29 @@ export function throttledBatchLatencyMs(predictor: Predictor, c: InstanceConfig)
 export function unthrottledBatchLatencyMs(predictor: Predictor, c: InstanceConfig): number {
   return predictor.latencyMs(c.batch, c.smLimit);
 }
+
+/**
+ * GPU time one batch of n requests occupies the instance for, ms: n / T(n, l). For most
+ * models this is the batch latency L(n, l); for an LLM profile whose throughput counts one
+ * request per several decode steps it is the whole decode (steps x L). This is what the
+ * runtime measures as the batch's busy time (`dilu_batch_duration_seconds`) and charges its
+ * duty-cycle tokens for.
+ */
+export function batchBusyMs(predictor: Predictor, batch: number, smLimit: number): number {
+  const t = predictor.throughputRps(batch, smLimit);
+  return t > 0 ? (1000 * batch) / t : Infinity;
+}
+
+/**
+ * Wall time of `workMs` of GPU work at duty q / l when the instance's token bucket is full:
+ * the runtime may run GPU work for a fraction `duty` of each `windowMs` window, so a batch
+ * runs at full speed while the bucket (duty x window of GPU time) lasts — it drains at
+ * 1 - duty while the batch runs — and at `duty` of full speed after that. A lone request
+ * after a pause is therefore much faster than the throttled L x l / q.
+ */
+export function dutyCycledWallMs(workMs: number, duty: number, windowMs: number): number {
+  if (!(duty > 0)) return Infinity;
+  if (duty >= 1) return workMs;
+  const fullSpeedMs = (duty * windowMs) / (1 - duty);
+  return fullSpeedMs >= workMs ? workMs : fullSpeedMs + (workMs - fullSpeedMs) / duty;
+}

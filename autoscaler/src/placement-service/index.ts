@@ -10,8 +10,13 @@ export type {
 export { createPlacementApp } from './app.js';
 export type { PlacementAppDeps } from './app.js';
 export { PlacementServiceMetrics } from './metrics.js';
-export { startPlacementService } from './server.js';
-export type { PlacementServerOptions, RunningPlacementServer } from './server.js';
+export { startPlacementService, watchPlacementCluster } from './server.js';
+export type {
+  PlacementCluster,
+  PlacementClusterOptions,
+  PlacementServerOptions,
+  RunningPlacementServer,
+} from './server.js';
 export { DEFAULT_MEMORY_UNIT_MIB, MEMORY_UNIT_ANNOTATION, nodeCapacity } from './node-capacity.js';
 export type { NodeCapacity } from './node-capacity.js';
 export { readPod } from './pod-placement.js';

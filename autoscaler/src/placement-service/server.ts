@@ -75,15 +75,30 @@ function keepRunning(
   };
 }
 
+export interface PlacementClusterOptions {
+  readonly kubeConfig: KubeConfig;
+  readonly log: Logger;
+  /** @default 'dilu' */
+  readonly placer?: PlacerKind;
+  /** How often reservations no pod claimed are expired, ms. @default 5000 */
+  readonly expireEveryMs?: number;
+}
+
+export interface PlacementCluster {
+  readonly service: PlacementService;
+  readonly metrics: PlacementServiceMetrics;
+  /** Names of the caches not synced yet; placements wait for all of them. */
+  notReady(): string[];
+  stop(): Promise<void>;
+}
+
 /**
- * The placement service in a cluster: nodes and the pods the webhook placed (label
- * `dilu.dev/function`) from informers into the service, the HTTP API on `port`. Placements are
- * refused with 503 until both informers have listed once, so a restart never hands out a slot a
- * running pod still holds.
+ * The placement service's state kept current from the cluster: nodes and the pods the webhook
+ * placed (label `dilu.dev/function`) from informers into the service, unclaimed reservations
+ * expired. Used by `startPlacementService` and by the autoscaler process, which serves the
+ * same app on its own HTTP server.
  */
-export async function startPlacementService(
-  options: PlacementServerOptions,
-): Promise<RunningPlacementServer> {
+export function watchPlacementCluster(options: PlacementClusterOptions): PlacementCluster {
   const { kubeConfig: kc, log } = options;
   const metrics = new PlacementServiceMetrics();
   const service = createPlacementService({
@@ -135,12 +150,34 @@ export async function startPlacementService(
     if (n > 0) log.info({ expired: n }, 'reservations expired without a pod');
   }, options.expireEveryMs ?? 5000);
   expiry.unref();
+  return {
+    service,
+    metrics,
+    notReady: () => [...(synced.nodes ? [] : ['nodes']), ...(synced.pods ? [] : ['pods'])],
+    async stop() {
+      clearInterval(expiry);
+      await Promise.all([stopNodes(), stopPods()]);
+    },
+  };
+}
+
+/**
+ * The placement service in a cluster (watchPlacementCluster) with the HTTP API on `port`.
+ * Placements are refused with 503 until both informers have listed once, so a restart never
+ * hands out a slot a running pod still holds.
+ */
+export async function startPlacementService(
+  options: PlacementServerOptions,
+): Promise<RunningPlacementServer> {
+  const { log } = options;
+  const cluster = watchPlacementCluster(options);
+  const { service, metrics } = cluster;
 
   const app = createPlacementApp({
     service,
     metrics,
     log,
-    notReady: () => [...(synced.nodes ? [] : ['nodes']), ...(synced.pods ? [] : ['pods'])],
+    notReady: () => cluster.notReady(),
   });
   const server = http.createServer(app);
   server.keepAliveTimeout = 60_000;
@@ -157,8 +194,7 @@ export async function startPlacementService(
     port,
     service,
     async stop() {
-      clearInterval(expiry);
-      await Promise.all([stopNodes(), stopPods()]);
+      await cluster.stop();
       await new Promise<void>(resolve => {
         server.close(() => {
           resolve();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { createCoScalingPolicy } from './decide.js';
+import { isStale } from './horizontal.js';
 import type { FunctionSpecInput } from './spec.js';
 import { PolicyInputError } from './policy-error.js';
 import { createPolicyState } from './state.js';
@@ -131,12 +132,16 @@ describe('scale to zero and activation', () => {
 describe('panic mode', () => {
   const fleet = [instance('a'), instance('b')];
 
-  it('enters on a sudden load of 2x the target capacity and scales up at once', () => {
-    // Two instances reach 2 x 222 rps; 2 x 0.85 x 444 = 755.
-    const [d] = run(constant(800, 1), { instances: fleet, state: settledState(100, 100) });
-    expect(d?.figures.panic).toBe(true);
-    expect(codes(d)).toContain('panic-enter');
-    expect(d?.add).toBeGreaterThan(0);
+  it('enters when the panic window reaches 2x the target capacity, and scales up at once', () => {
+    // Two instances reach 2 x 222 rps; 2 x 0.85 x 444 = 755. The panic window is an EMA over
+    // panicWindowS (6 s), like KPA's 6-second average: a lone 1-second sample does not
+    // panic, a jump that lasts does.
+    const [one] = run(constant(1000, 1), { instances: fleet, state: settledState(100, 100) });
+    expect(one?.figures.panic).toBe(false);
+    const ds = run(constant(1000, 4), { instances: fleet, state: settledState(100, 100) });
+    const entered = ds.find(d => codes(d).includes('panic-enter'));
+    expect(entered?.figures.panic).toBe(true);
+    expect(entered?.add).toBeGreaterThan(0);
   });
 
   it('does not panic on a jump the vertical dimension absorbs', () => {
@@ -198,76 +203,155 @@ describe('missing metrics hold the current scale', () => {
   });
 });
 
-describe('introspective correction from observed latency', () => {
-  // Bound at q = 20: 2 x 36 ms x 40 / 20 = 144 ms; SLO 200 ms, alarm at 180 ms.
+describe('introspection from measured GPU execution time', () => {
+  // Synthetic batch 8 at l = 40: a batch of n takes busy(n) = 4 + 4n ms (batch / T).
   const fleet = [instance('a'), instance('b')];
-  const withLatency = (p95: number, rps = 100): Step => ({
-    load: { samples: [rps], p95LatencyMs: p95 },
+  const busyS = (n: number): number => (4 + 4 * n) / 1000;
+  const executed = (n: number, batches: number, stretch: number): LoadObservation => ({
+    samples: [100],
+    execution: [
+      { smLimit: 40, batches, requests: n * batches, busySeconds: batches * busyS(n) * stretch },
+    ],
   });
 
   it.each([
-    // [case, p95, load, factor moves, alarm]
-    ['latency near the SLO: profile optimistic, quota up', 190, 100, 'up', true],
-    ['latency above the bound but below the alarm', 170, 100, 'up', false],
-    ['latency within the bound: nothing to learn', 120, 100, 'same', false],
-    ['overloaded: queueing, not the profile', 190, 600, 'same', false],
-  ])('%s', (_, p95, rps, move, alarm) => {
-    const [d] = run([withLatency(p95, rps)], { instances: fleet, state: settledState(rps, 100) });
-    const f = d?.state.correctionFactor ?? 1;
-    if (move === 'up') expect(f).toBeGreaterThan(1);
-    else expect(f).toBe(1);
+    // [case, batch size, batches, observed / predicted, factor after]
+    ['as predicted: nothing to learn', 4, 50, 1, 1],
+    ['slower than the profile: the first observation sets the factor', 4, 50, 1.5, 1.5],
+    ['slower, other batch size', 8, 20, 1.25, 1.25],
+    ['faster than the profile: never below 1', 4, 50, 0.7, 1],
+    ['too few batches this tick: holds', 4, 3, 2, 1],
+  ])('%s', (_, n, batches, stretch, factor) => {
+    const [d] = run([{ load: executed(n, batches, stretch) }], {
+      instances: fleet,
+      state: settledState(100, 100),
+    });
+    expect(d?.state.correctionFactor).toBeCloseTo(factor, 6);
+    expect(codes(d).includes('profile-correction')).toBe(factor !== 1);
+  });
+
+  it('compares each batch size with its own prediction (split entries are exact)', () => {
+    const load: LoadObservation = {
+      samples: [100],
+      execution: [
+        { smLimit: 40, batches: 10, requests: 10, busySeconds: 10 * busyS(1) * 2 },
+        { smLimit: 40, batches: 10, requests: 80, busySeconds: 10 * busyS(8) * 2 },
+      ],
+    };
+    const [d] = run([{ load }], { instances: fleet, state: settledState(100, 100) });
+    expect(d?.state.correctionFactor).toBeCloseTo(2, 6);
+  });
+
+  it('moves the factor as an EWMA (correctionAlpha) after the first observation', () => {
+    const state = settledState(100, 100, { correctionFactor: 1, correctionObservations: 5 });
+    const [d] = run([{ load: executed(4, 50, 2) }], { instances: fleet, state });
+    expect(d?.state.correctionFactor).toBeCloseTo(1 + 0.2 * (2 - 1), 6);
+  });
+
+  it('never learns from request latency: a slow p95 from queueing leaves the profile alone', () => {
+    const ds = run(
+      Array.from({ length: 10 }, () => ({ load: { samples: [100], p95LatencyMs: 190 } })),
+      { instances: fleet, state: settledState(100, 100) },
+    );
+    expect(ds.every(d => d.state.correctionFactor === 1)).toBe(true);
+  });
+
+  it('raises quotas to the floor of the corrected model', () => {
+    const state = settledState(100, 100, { correctionFactor: 2.5, correctionObservations: 3 });
+    const [plain] = run(constant(100, 1), { instances: fleet, state: settledState(100, 100) });
+    const [d] = run(constant(100, 1), { instances: fleet, state });
+    const to = (x: Decision | undefined): number =>
+      Math.max(...(x?.quotaChanges ?? []).map(c => c.to), 20);
+    expect(to(d)).toBeGreaterThan(to(plain));
+  });
+
+  it('ignores execution figures of best-effort functions only for the alarm, not the model', () => {
+    const [d] = run([{ load: { ...executed(4, 50, 1.5), p95LatencyMs: 5000 } }], {
+      spec: { class: 'best-effort', sloMs: undefined },
+      instances: fleet,
+      state: settledState(100, 100),
+    });
+    expect(d?.state.correctionFactor).toBeCloseTo(1.5, 6);
+    expect(codes(d)).not.toContain('latency-alarm');
+  });
+});
+
+describe('the latency alarm is a capacity action', () => {
+  const fleet = [instance('a'), instance('b')];
+  const slow = (p95: number, rps = 100): Step => ({ load: { samples: [rps], p95LatencyMs: p95 } });
+
+  it.each([
+    // [case, p95, load, alarm]
+    ['p95 at 95 % of the SLO within capacity', 190, 100, true],
+    ['p95 below 90 % of the SLO', 170, 100, false],
+    ['overloaded (throughput): the load rules act, not the alarm', 190, 600, false],
+  ])('%s', (_, p95, rps, alarm) => {
+    const [d] = run([slow(p95, rps)], { instances: fleet, state: settledState(rps, 100) });
     expect(codes(d).includes('latency-alarm')).toBe(alarm);
-    expect(codes(d).includes('profile-correction')).toBe(move === 'up');
     if (alarm) {
       // one latencyQuotaStep (10 % of l = 4 points) on every ready instance, at least
       for (const id of ['a', 'b']) {
         expect(d?.quotaChanges.find(c => c.id === id)?.to).toBeGreaterThanOrEqual(24);
       }
     }
+    expect(d?.state.correctionFactor).toBe(1);
   });
 
-  it('learns the ratio of observed to promised latency (EWMA)', () => {
-    const [d] = run([withLatency(288)], { instances: fleet, state: settledState(100, 100) });
-    expect(d?.state.correctionFactor).toBeCloseTo(2, 6); // first observation: 288 / 144
-    expect(d?.state.correctionObservations).toBe(1);
-  });
-
-  it('raises quotas to the floor of the corrected model', () => {
-    const state = settledState(100, 100, { correctionFactor: 2.5, correctionObservations: 3 });
-    const [d] = run(constant(100, 1), { instances: fleet, state });
-    // Corrected L(8, 40) = 90 ms: the floor is 2 x 90 x band x 40 / 200 >= 36.
-    for (const c of d?.quotaChanges ?? []) expect(c.to).toBeGreaterThanOrEqual(36);
-    expect(codes(d)).toContain('latency-floor');
-  });
-
-  it('relaxes toward 1 while latency stays well under the SLO', () => {
-    const state = settledState(100, 100, { correctionFactor: 1.6, correctionObservations: 5 });
+  it('raises the latency margin while the alarm lasts, up to latencyMarginMax', () => {
     const ds = run(
-      Array.from({ length: 30 }, () => withLatency(60)),
+      Array.from({ length: 12 }, () => slow(195)),
+      { instances: fleet, state: settledState(100, 100) },
+    );
+    const margins = ds.map(d => d.state.latencyMargin ?? 1);
+    expect(margins[0]).toBe(1); // the first alarming tick only steps the quotas
+    expect(margins[1]).toBeCloseTo(1.1, 9);
+    expect(margins.at(-1)).toBe(2);
+  });
+
+  it('relaxes the margin while p95 stays well under the SLO', () => {
+    const state = settledState(100, 100, { latencyMargin: 1.6 });
+    const ds = run(
+      Array.from({ length: 40 }, () => slow(60)),
       { instances: fleet, state },
     );
-    const factors = ds.map(d => d.state.correctionFactor);
-    expect(factors[0]).toBeLessThan(1.6);
-    expect(factors.at(-1)).toBeLessThan(1.01);
-    expect(Math.min(...factors)).toBeGreaterThanOrEqual(1);
+    const margins = ds.map(d => d.state.latencyMargin ?? 1);
+    expect(margins[0]).toBeLessThan(1.6);
+    expect(margins.at(-1)).toBeLessThan(1.01);
+    expect(Math.min(...margins)).toBeGreaterThanOrEqual(1);
   });
 
-  it('ignores latency for best-effort functions', () => {
-    const [d] = run([withLatency(5000)], {
-      spec: { class: 'best-effort', sloMs: undefined },
-      instances: fleet,
-      state: settledState(100, 100),
-    });
-    expect(d?.state.correctionFactor).toBe(1);
-    expect(codes(d)).not.toContain('latency-alarm');
+  it('adds an instance once the alarm lasts and no quota can rise', () => {
+    const full = [
+      instance('a', { quota: 40, quotaHeadroom: 0 }),
+      instance('b', { quota: 40, quotaHeadroom: 0 }),
+    ];
+    const ds = run(
+      Array.from({ length: 3 }, () => slow(195, 100)),
+      { instances: full, state: settledState(100, 100) },
+    );
+    expect(ds[0]?.add).toBe(0);
+    expect(ds.at(-1)?.add).toBe(1);
+    expect(codes(ds.at(-1))).toContain('scale-out');
+  });
+
+  it('holds quota scale-down while it sounds', () => {
+    const high = [instance('a', { quota: 40 }), instance('b', { quota: 40 })];
+    const ds = run(
+      Array.from({ length: 12 }, () => slow(195, 20)),
+      { instances: high, state: settledState(20, 100) },
+    );
+    expect(ds.every(d => d.quotaChanges.every(c => c.to >= c.from))).toBe(true);
   });
 });
 
 describe('resize when the load has outgrown the fleet configuration', () => {
   it('starts instances of the cheaper configuration, then drops the old ones when ready', () => {
-    // A single big instance (batch 16, l 100) for a trickle of 5 rps: its floor wastes SM.
+    // A single big instance (batch 16, l 100) for a trickle of 5 rps: its request wastes SM.
+    // The saving must hold for resizeDelayS (300 s) before a resize pays its cold start.
     const big = instance('big', { batch: 16, smRequest: 40, smLimit: 100, quota: 40 });
-    const ds = run(constant(5, 31), { instances: [big], state: settledState(5, 100) });
+    const early = run(constant(5, 299), { instances: [big], state: settledState(5, 100) });
+    expect(early.some(d => codes(d).includes('resize'))).toBe(false);
+    const ds = run(constant(5, 301), { instances: [big], state: settledState(5, 100) });
     const resized = ds.find(d => codes(d).includes('resize'));
     expect(resized).toBeDefined();
     expect(resized?.add).toBe(1);
@@ -284,9 +368,89 @@ describe('resize when the load has outgrown the fleet configuration', () => {
     const [after] = run(constant(5, 1), {
       instances: [big, next],
       state: resized?.state,
-      start: 140,
+      start: 420,
     });
     expect(after?.remove).toEqual(['big']);
+  });
+});
+
+describe('resize: which fleets are replaced', () => {
+  // A fleet of batch 8, l 40 asking r = 38: far more than 5 rps needs.
+  const greedy = [instance('g', { batch: 8, smRequest: 38, smLimit: 40, quota: 38 })];
+
+  it.each([
+    // [case, min scale, samples, resized]
+    ['an over-asking request is replaced like another configuration', 1, 5, true],
+    ['an idle function kept by min-scale 1 is still resized', 1, 0, true],
+    ['one that may scale to zero is left to scale-to-zero', 0, 0, false],
+  ])('%s', (_, minScale, rps, resized) => {
+    const ds = run(constant(rps, 301), {
+      spec: { minScale },
+      instances: greedy,
+      state: settledState(rps, 100),
+    });
+    expect(ds.some(d => codes(d).includes('resize'))).toBe(resized);
+  });
+
+  it('counts an instance asking more than the configuration as stale, one asking less not', () => {
+    const sizing = { batch: 8, smRequest: 20, smLimit: 40 } as Parameters<typeof isStale>[1];
+    const figure = (smRequest: number) =>
+      ({ view: instance('x', { smRequest, quota: Math.max(20, smRequest) }) }) as Parameters<
+        typeof isStale
+      >[0];
+    expect(isStale(figure(30), sizing)).toBe(true);
+    expect(isStale(figure(10), sizing)).toBe(false);
+    expect(isStale(figure(20), sizing)).toBe(false);
+  });
+});
+
+describe('the remembered load peak', () => {
+  it.each([
+    // [case, SLO ms, samples, expected peak]
+    // (one second of decay since: 300 x 2^(-1/1800))
+    [
+      'takes the per-second peak when the SLO is under a second',
+      200,
+      [10, 300, 20],
+      300 * 2 ** (-1 / 1800),
+    ],
+    ['smooths over the SLO: a request may wait that long', 2700, [0, 100], 100 * (2 / 3.7)],
+    ['halves after burstHalfLifeS', 200, [300, ...Array.from({ length: 1800 }, () => 0)], 150],
+  ])('%s', (_, sloMs, samples, peak) => {
+    const ds = run(
+      samples.map(v => ({ load: { samples: [v] } })),
+      { spec: { sloMs }, instances: [instance('a')], state: settledState(0, 100) },
+    );
+    expect(ds.at(-1)?.state.peakRps).toBeCloseTo(peak, 6);
+    expect(ds.at(-1)?.figures.peakRps).toBeCloseTo(peak, 6);
+  });
+
+  it('reads a state written before the peak and margin existed as zero and one', () => {
+    const {
+      peakRps: _p,
+      sloMeanRps: _m,
+      latencyMargin: _l,
+      alarmSinceS: _a,
+      ...old
+    } = settledState(100, 100);
+    const [d] = run(constant(100, 1), { instances: [instance('a')], state: old });
+    expect(d?.state.peakRps).toBeCloseTo(100, 6);
+    expect(d?.figures.latencyMargin).toBe(1);
+  });
+});
+
+describe('a scale-out starts the configuration sizing prefers', () => {
+  it('replaces an outgrown configuration when that takes no more cold starts', () => {
+    // Tiny instances (batch 1, l 10: ~60 rps each) meet a load of 900 rps: the fleet's own
+    // configuration would need many more; a larger one carries it with fewer.
+    const tiny = [0, 1].map(i =>
+      instance(`t${i}`, { batch: 1, smRequest: 5, smLimit: 10, quota: 10 }),
+    );
+    const [d] = run(constant(900, 1), { instances: tiny, state: settledState(900, 100) });
+    expect(codes(d)).toContain('resize');
+    expect(d?.newInstance.smLimit).toBeGreaterThan(10);
+    expect(d?.add).toBeGreaterThan(0);
+    expect(d?.add).toBeLessThan(Math.ceil(900 / (0.9 * 55)) - 2);
   });
 });
 
@@ -326,6 +490,42 @@ describe('determinism, purity and input checks', () => {
     [{ load: { samples: [Number.POSITIVE_INFINITY] } }, 'load.samples[0]'],
     [{ load: { samples: [1], p95LatencyMs: 0 } }, 'load.p95LatencyMs'],
     [{ load: { samples: [1], waiting: -1 } }, 'load.waiting'],
+    [
+      {
+        load: {
+          samples: [1],
+          execution: [{ smLimit: 0, batches: 1, requests: 1, busySeconds: 0 }],
+        },
+      },
+      'load.execution[0].smLimit',
+    ],
+    [
+      {
+        load: {
+          samples: [1],
+          execution: [{ smLimit: 40, batches: 1.5, requests: 2, busySeconds: 0 }],
+        },
+      },
+      'load.execution[0].batches',
+    ],
+    [
+      {
+        load: {
+          samples: [1],
+          execution: [{ smLimit: 40, batches: 2, requests: 1, busySeconds: 0 }],
+        },
+      },
+      'load.execution[0].requests',
+    ],
+    [
+      {
+        load: {
+          samples: [1],
+          execution: [{ smLimit: 40, batches: 1, requests: 1, busySeconds: -1 }],
+        },
+      },
+      'load.execution[0].busySeconds',
+    ],
     [{ instances: [instance('a', { quota: 50 })] }, 'instances[0].quota'],
     [{ instances: [instance('a', { quota: 10 })] }, 'instances[0].quota'],
     [{ instances: [instance('a', { smLimit: 10 })] }, 'instances[0].smLimit'],

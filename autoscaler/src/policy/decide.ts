@@ -1,13 +1,16 @@
 import type { Predictor } from '../model/index.js';
+import { batchBusyMs } from '../model/index.js';
 import { restoreCorrection } from './correction.js';
 import type { InstanceFigures } from './fleet.js';
 import { assessInstances } from './fleet.js';
+import { steadyWaitFactor } from './latency-bound.js';
 import { planReplicas, removalOrder } from './horizontal.js';
 import type { PolicyKnobs } from './knobs.js';
-import { requestLatencyBoundMs } from './latency-bound.js';
-import { foldSamples, forecastLoad, predictedLoad } from './load-estimator.js';
-import type { InstanceSizer, SizingHandle } from './sizing.js';
-import { createInstanceSizer, roundedFactor } from './sizing.js';
+import { foldSamples, forecastLoad, predictedLoad, sustainedLoad } from './load-estimator.js';
+import type { InstanceSizing } from './sizing.js';
+import type { InstanceSizer, SizingHandle } from './sizer.js';
+import { PEAK_WAIT_FACTOR } from './latency-model.js';
+import { createInstanceSizer, roundedFactor } from './sizer.js';
 import { decideResize, newestInstance } from './resize.js';
 import type { FunctionSpec } from './spec.js';
 import { scaleBounds } from './spec.js';
@@ -60,48 +63,81 @@ type HandleFor = (spec: FunctionSpec, predictor: Predictor, factor: number) => S
 
 function decide(input: DecisionInput, handleFor: HandleFor): Decision {
   validateDecisionInput(input);
-  const { spec, instances, load, nowS } = input;
+  const { spec, load, nowS } = input;
   const knobs = spec.knobs;
   const prev = input.state ?? createPolicyState();
   const state = draftOf(prev);
   const reasons: Reason[] = [];
   const samples = load.samples;
   const hasData = samples !== undefined && samples.length > 0;
-  if (hasData) foldSamples(state.load, samples, knobs);
+  if (hasData) {
+    foldSamples(state.load, samples, knobs);
+    trackPeak(state, samples, spec);
+    correctFromExecution(input, state, reasons);
+  }
   state.lastTickS = nowS;
 
-  const predictedRps = predictedLoad(state.load, knobs);
-  let handle = handleFor(spec, input.predictor, prev.correctionFactor);
-  let figures = assessInstances(instances, handle.predictor, handle.floorQuota);
-  const alarm = hasData ? introspect(input, state, figures, predictedRps, reasons) : false;
-  if (roundedFactor(state.correctionFactor) !== handle.latencyFactor) {
-    handle = handleFor(spec, input.predictor, state.correctionFactor);
-    figures = assessInstances(instances, handle.predictor, handle.floorQuota);
+  const ctx = tickContext(input, handleFor, state, reasons, hasData);
+  if (!hasData) return hold(ctx);
+
+  trackZeroLoad(ctx, samples);
+  ctx.panic = updatePanic(ctx, prev);
+  if (decideResize(ctx)) {
+    ctx.sizing = ctx.bestSizing;
+    ctx.newCapacityRps = newCapacityOf(ctx.handle, ctx.bestSizing, ctx.margin);
   }
+  const plan = planReplicas(ctx);
+  const quotaChanges = planQuotas(ctx, plan.remove);
+  return finish(ctx, quotaChanges, plan.desired, plan.add, plan.remove);
+}
+
+/** The figures one decision works with, from the updated state. */
+function tickContext(
+  input: DecisionInput,
+  handleFor: HandleFor,
+  state: DraftState,
+  reasons: Reason[],
+  hasData: boolean,
+): TickContext {
+  const { spec, instances, load, nowS } = input;
+  const knobs = spec.knobs;
+  const predictedRps = predictedLoad(state.load, knobs);
+  const handle = handleFor(spec, input.predictor, state.correctionFactor);
+  let readyCount = 0;
+  for (const x of instances) if (x.ready) readyCount++;
+  const margin = state.latencyMargin ?? 1;
+  const assess = { margin, waitFactor: steadyWaitFactor(knobs, readyCount) };
+  const figures = assessInstances(instances, handle, assess);
+  const alarm = hasData ? latencyAlarm(input, state, figures, predictedRps, reasons) : false;
   const coldStartS =
     (input.predictor.profile.modelLoadSeconds ?? knobs.defaultModelLoadS) + knobs.podStartS;
-  const forecastRps = forecastLoad(state.load, knobs, coldStartS);
+  // Instances follow the sustained load (no single-sample spike), one cold start ahead.
+  const sustained = sustainedLoad(state.load, knobs);
+  const forecastRps = forecastLoad(state.load, knobs, coldStartS, sustained);
+  const peakRps = state.peakRps ?? 0;
   // New instances keep the fleet's configuration (its newest instance's); an empty fleet
-  // gets the one sizing chooses for the forecast.
-  const bestSizing = handle.size(forecastRps);
+  // gets the one sizing chooses for the load and burstHeadroom x the remembered peak.
+  const reach = Math.max(knobs.burstHeadroom * peakRps, forecastRps);
+  const bestSizing = handle.size(predictedRps, reach);
   const newest = newestInstance(instances);
   const sizing = newest === undefined ? bestSizing : handle.describe(newest);
   if (!sizing.feasible) reasons.push({ code: 'slo-infeasible', message: sizing.reason });
-  let readyCount = 0;
-  for (const x of instances) if (x.ready) readyCount++;
   if (readyCount >= spec.initialScale) state.initialized = true;
-
-  const ctx: TickContext = {
+  return {
     spec,
     knobs,
     nowS,
     figures,
+    handle,
+    margin,
+    peakRps,
     readyCount,
     sizing,
     bestSizing,
+    newCapacityRps: newCapacityOf(handle, sizing, margin),
     predictedRps,
     forecastRps,
-    shortRps: Math.max(state.load.short, state.load.lastSample),
+    shortRps: state.load.short,
     waiting: load.waiting ?? 0,
     coldStartS,
     panic: state.panicSinceS !== null,
@@ -110,14 +146,35 @@ function decide(input: DecisionInput, handleFor: HandleFor): Decision {
     state,
     reasons,
   };
-  if (!hasData) return hold(ctx);
+}
 
-  trackZeroLoad(ctx, samples);
-  ctx.panic = updatePanic(ctx, prev);
-  if (decideResize(ctx)) ctx.sizing = bestSizing;
-  const plan = planReplicas(ctx);
-  const quotaChanges = planQuotas(ctx, plan.remove);
-  return finish(ctx, quotaChanges, plan.desired, plan.add, plan.remove);
+/** What a new instance of `s` absorbs at its limit in a burst (as reachableCapacity). */
+function newCapacityOf(handle: SizingHandle, s: InstanceSizing, margin: number): number {
+  const latency = handle.latencyShare(s.batch, s.smLimit, s.smLimit, {
+    margin,
+    waitFactor: PEAK_WAIT_FACTOR,
+  });
+  return Math.min(s.capacityRps, latency);
+}
+
+/**
+ * The remembered peak: the load smoothed over the SLO (an EMA over max(1, SLO) seconds: a
+ * request may wait that long, so a burst shorter than the SLO is served over it) at its
+ * highest, decaying by half every burstHalfLifeS.
+ */
+function trackPeak(state: DraftState, samples: readonly number[], spec: FunctionSpec): void {
+  const k = spec.knobs;
+  const windowS = Math.max(1, (spec.sloMs ?? 1000) / 1000);
+  const alpha = Math.min(1, 2 / (windowS + 1));
+  const decay = Math.pow(2, -1 / k.burstHalfLifeS);
+  let mean = state.sloMeanRps ?? 0;
+  let peak = state.peakRps ?? 0;
+  for (const z of samples) {
+    mean += alpha * (z - mean);
+    peak = Math.max(mean, peak * decay);
+  }
+  state.sloMeanRps = mean;
+  state.peakRps = peak;
 }
 
 /**
@@ -205,17 +262,57 @@ function updatePanic(ctx: TickContext, prev: Decision['state']): boolean {
 }
 
 /**
- * Introspection from observed p95 latency (latency-critical functions with ready
- * instances, load within capacity so that queueing from overload is not mistaken for a
- * slow profile). The promised bound is batchWaitFactor x the throttled batch latency at
- * each instance's quota, from the uncorrected profile:
- * - observed above the bound x current factor: the profile is optimistic; the correction
- *   (model/online-correction, an EWMA of observed / predicted) moves the factor up;
- * - observed at most correctionRelaxFraction x SLO: the factor relaxes toward
- *   max(1, observed / bound), so a transient slowdown does not inflate quotas forever;
- * - observed at or above latencyAlarmFraction x SLO: alarm, quotas go up one step now.
+ * Introspection: the GPU busy time the runtimes measured for the batches they ran (never
+ * the request latency, which includes queueing and quota waits) against what the profile
+ * predicts for batches of those sizes at those limits. Their ratio moves the correction
+ * factor (model/online-correction, an EWMA of observed / predicted, never below 1): a
+ * slower GPU, interference or a stale profile stretch every batch, and the corrected model
+ * then asks for more quota and sizes new instances larger. Needs correctionMinBatches
+ * batches in the tick (latency-critical and best-effort functions alike).
  */
-function introspect(
+function correctFromExecution(input: DecisionInput, state: DraftState, reasons: Reason[]): void {
+  const execution = input.load.execution;
+  if (execution === undefined || execution.length === 0) return;
+  const knobs = input.spec.knobs;
+  const p = input.predictor;
+  let batches = 0;
+  let observedMs = 0;
+  let predictedMs = 0;
+  for (const e of execution) {
+    if (e.batches <= 0) continue;
+    const n = e.requests / e.batches;
+    const perBatch = batchBusyMs(p, n, e.smLimit);
+    if (!Number.isFinite(perBatch)) continue;
+    batches += e.batches;
+    observedMs += e.busySeconds * 1000;
+    predictedMs += perBatch * e.batches;
+  }
+  if (batches < knobs.correctionMinBatches || !(predictedMs > 0) || !(observedMs > 0)) return;
+  const factor = state.correctionFactor;
+  feed(state, knobs, predictedMs, observedMs);
+  if (roundedFactor(state.correctionFactor) !== roundedFactor(factor)) {
+    reasons.push({
+      code: 'profile-correction',
+      message: `profile correction ${factor.toFixed(2)} -> ${state.correctionFactor.toFixed(
+        2,
+      )}: ${batches} batches took ${observedMs.toFixed(0)} ms of GPU time, the profile predicts ${predictedMs.toFixed(
+        0,
+      )} ms`,
+    });
+  }
+}
+
+/**
+ * The latency alarm (latency-critical functions with ready instances): observed p95 at or
+ * above latencyAlarmFraction x SLO while the load is within what the instances serve (so
+ * that an overload, which the load rules handle, is not mistaken for it). It is a capacity
+ * action, never a model correction — request latency includes queueing: quotas go up one
+ * latencyQuotaStep now and quota-down waits; an alarm that lasts raises the latency margin
+ * (the quota a share needs beyond the model's, up to latencyMarginMax) by the same step,
+ * and adds an instance once no quota can rise (horizontal.ts). The margin relaxes (EWMA
+ * with correctionAlpha) while p95 stays at or below correctionRelaxFraction x SLO.
+ */
+function latencyAlarm(
   input: DecisionInput,
   state: DraftState,
   figures: readonly InstanceFigures[],
@@ -224,45 +321,51 @@ function introspect(
 ): boolean {
   const observed = input.load.p95LatencyMs;
   const slo = input.spec.sloMs;
+  const knobs = input.spec.knobs;
   if (observed === undefined || slo === undefined || input.spec.class !== 'latency-critical') {
+    state.alarmSinceS = null;
     return false;
   }
-  const knobs = input.spec.knobs;
+  relaxMargin(state, knobs, observed <= knobs.correctionRelaxFraction * slo);
+  // Overload is judged on throughput alone: a load within it that still misses the SLO is
+  // a latency problem, which the alarm is for.
+  const capacity = readyThroughput(figures);
+  const alarm =
+    capacity > 0 && predictedRps <= capacity && observed >= knobs.latencyAlarmFraction * slo;
+  if (!alarm) {
+    state.alarmSinceS = null;
+    return false;
+  }
+  const since = state.alarmSinceS ?? null;
+  state.alarmSinceS = since ?? input.nowS;
+  if (since !== null && since < input.nowS) {
+    const margin = (state.latencyMargin ?? 1) * (1 + knobs.latencyQuotaStep);
+    state.latencyMargin = Math.min(knobs.latencyMarginMax, margin);
+  }
+  const pct = Math.round(knobs.latencyAlarmFraction * 100);
+  reasons.push({
+    code: 'latency-alarm',
+    message:
+      `observed p95 ${observed.toFixed(0)} ms >= ${pct} % of the ${slo} ms SLO at ` +
+      `${rps(predictedRps)} rps (capacity ${rps(capacity)} rps); latency margin ` +
+      (state.latencyMargin ?? 1).toFixed(2),
+  });
+  return true;
+}
+
+/** Σ throughput at the current quota of the ready instances. */
+function readyThroughput(figures: readonly InstanceFigures[]): number {
   let capacity = 0;
-  let bound = 0;
-  let ready = 0;
-  for (const f of figures) {
-    if (!f.view.ready) continue;
-    capacity += f.capacityAtQuota;
-    bound += requestLatencyBoundMs(input.predictor, f.view, knobs, false);
-    ready++;
+  for (const f of figures) if (f.view.ready) capacity += f.throughputAtQuota;
+  return capacity;
+}
+
+/** The latency margin's EWMA back toward 1 while observed latency is well under the SLO. */
+function relaxMargin(state: DraftState, knobs: PolicyKnobs, calm: boolean): void {
+  const margin = state.latencyMargin ?? 1;
+  if (calm && margin > 1) {
+    state.latencyMargin = Math.max(1, margin + knobs.correctionAlpha * (1 - margin));
   }
-  if (ready === 0 || predictedRps > capacity) return false;
-  bound /= ready;
-  const factor = state.correctionFactor;
-  if (observed > bound * factor) {
-    feed(state, knobs, bound, observed);
-  } else if (factor > 1 && observed <= knobs.correctionRelaxFraction * slo) {
-    feed(state, knobs, bound, Math.max(bound, observed));
-  }
-  if (state.correctionFactor !== factor) {
-    reasons.push({
-      code: 'profile-correction',
-      message: `profile correction ${factor.toFixed(2)} -> ${state.correctionFactor.toFixed(2)}: observed p95 ${observed.toFixed(
-        0,
-      )} ms vs model bound ${bound.toFixed(0)} ms`,
-    });
-  }
-  const alarm = observed >= knobs.latencyAlarmFraction * slo;
-  if (alarm) {
-    reasons.push({
-      code: 'latency-alarm',
-      message: `observed p95 ${observed.toFixed(0)} ms >= ${Math.round(
-        knobs.latencyAlarmFraction * 100,
-      )} % of the ${slo} ms SLO at ${rps(predictedRps)} rps (capacity ${rps(capacity)} rps)`,
-    });
-  }
-  return alarm;
 }
 
 function feed(state: DraftState, knobs: PolicyKnobs, predicted: number, observed: number): void {
@@ -305,6 +408,8 @@ function finish(
       correctionFactor: ctx.state.correctionFactor,
       readyReplicas: ctx.readyCount,
       startingReplicas: ctx.figures.length - ctx.readyCount,
+      peakRps: ctx.peakRps,
+      latencyMargin: ctx.margin,
     },
   };
 }

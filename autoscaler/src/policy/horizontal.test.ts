@@ -6,7 +6,15 @@ import { resolveKnobs } from './knobs.js';
 import { latencyFloorQuota } from './latency-bound.js';
 import { sizeInstance } from './sizing.js';
 import type { Decision, InstanceView, PolicyState } from './types.js';
-import { EXACT, instance, settledState, spec, syntheticPredictor } from './test-fixtures.js';
+import {
+  EXACT,
+  instance,
+  settledState,
+  spec,
+  realHandle,
+  syntheticPredictor,
+  throughputHandle,
+} from './test-fixtures.js';
 
 const policy = createCoScalingPolicy();
 const predictor = syntheticPredictor();
@@ -14,8 +22,9 @@ const knobs = resolveKnobs();
 const T = 8000 / 36; // capacity of a batch-8, l-40 synthetic instance at its limit
 
 function figures(instances: InstanceView[]) {
-  return assessInstances(instances, predictor, (b, l) =>
-    latencyFloorQuota(predictor, b, l, 200, knobs),
+  return assessInstances(
+    instances,
+    throughputHandle(predictor, (b, l) => latencyFloorQuota(predictor, b, l, 200, knobs)),
   );
 }
 
@@ -114,7 +123,7 @@ function run(
     const d = policy.decide({
       spec: spec({
         minScale: opts.minScale ?? 1,
-        knobs: { ...EXACT, burstHeadroom: 1, ...opts.knobs },
+        knobs: { ...EXACT, burstReserve: 0, ...opts.knobs },
       }),
       instances,
       load: { samples: [rps] },
@@ -134,9 +143,12 @@ describe('replica scale-in with delay', () => {
   it.each([
     // [case, instances, load, seconds, expected desired at the end]
     ['not before scaleDownDelayS', 4, 300, 30, 4],
-    ['after scaleDownDelayS: down to the instances that stay above r', 4, 300, 31, 3],
+    // 300 rps: two instances carry it at 0.8 (2 x 0.8 x 222 = 355); instances above their
+    // floor are no longer kept for free: each holds the quota its share needs for latency.
+    ['after scaleDownDelayS: down to what carries the load at 0.8', 4, 300, 31, 2],
     ['after scaleDownDelayS: as far as the rate limit allows', 4, 150, 31, 2],
-    ['not while every instance stays above r (quotas come down first)', 4, 400, 40, 4],
+    // 400 rps: three would carry it on throughput (533), not within the SLO at 0.8 each.
+    ['not when fewer would miss the SLO', 4, 400, 40, 4],
     ['not when every instance is needed', 3, 500, 40, 3],
     ['at most halving per decision (max-scale-down-rate 2)', 8, 10, 31, 4],
     ['never below min-scale', 4, 0, 31, 3],
@@ -180,16 +192,48 @@ describe('replica scale-in with delay', () => {
   });
 });
 
-describe('burst headroom: extra instances only while they stay above their floor', () => {
+describe('keep-alive: the remembered peak keeps the instances that reach it', () => {
+  const fleet = (n: number): InstanceView[] =>
+    Array.from({ length: n }, (_, i) => instance(`i${i}`));
+  const quiet = Array.from({ length: 31 }, () => 20);
+  // The instances kept: those of the fleet's configuration that reach burstHeadroom x the
+  // peak at their limits (throughput at 0.9, and the batches of a burst within the SLO).
+  const h = realHandle(predictor, 200);
+  const config = { batch: 8, smRequest: 20, smLimit: 40 };
   it.each([
-    // load, burstHeadroom, expected instances (synthetic b8 l40 r20: floor capacity 111 rps)
-    [180, 1, 1],
-    [180, 1.5, 1], // 1.5 x 180 = 270 wants 2, but 2 instances would sit at 90 rps < 0.85 x 111
-    [400, 1, 2],
-    [400, 1.5, 3], // 600 wants 3; 3 x 0.85 x 111 = 283 <= 400: all stay above r
-  ])('load %d, headroom %d -> %d', (rps, burstHeadroom, expected) => {
-    const d = run([instance('a')], [rps], { knobs: { burstHeadroom } }).at(-1);
-    expect(d?.desiredReplicas).toBe(expected);
+    // [remembered peak, burstHeadroom]
+    [0, 1],
+    [150, 1],
+    [390, 1],
+    [550, 1],
+    [390, 1.5],
+  ])('peak %d rps x headroom %d keeps what reaches it', (peakRps, burstHeadroom) => {
+    const state = settledState(20, 100, { peakRps });
+    const last = run(fleet(4), quiet, { state, knobs: { burstHeadroom, maxScaleDownRate: 10 } }).at(
+      -1,
+    );
+    const reach = peakRps > 0 ? h.peakReplicas(config, burstHeadroom * peakRps) : 1;
+    expect(last?.desiredReplicas).toBe(Math.min(4, Math.max(1, reach)));
+  });
+
+  it('keeps more for a higher peak', () => {
+    const kept = [0, 200, 400, 800].map(peakRps => {
+      const state = settledState(20, 100, { peakRps });
+      return run(fleet(6), quiet, { state, knobs: { maxScaleDownRate: 10 } }).at(-1)
+        ?.desiredReplicas;
+    });
+    expect(kept).toEqual([...kept].sort((a, b) => (a ?? 0) - (b ?? 0)));
+    expect(kept[3]).toBeGreaterThan(kept[0] ?? 0);
+  });
+
+  it('follows a one-second spike with the quota at once, with instances only as far as it lasts', () => {
+    const d = run([instance('a')], [20, 20, 600, 20], { knobs: { anticipateColdStart: false } });
+    // The quota goes to the limit for the spike's sample...
+    expect(d[2]?.quotaChanges[0]?.to).toBe(40);
+    // ... while instances follow the filtered load: fewer than the raw 600 rps would need
+    // (3 at 0.9 x 222), since a new one would arrive a cold start after the spike.
+    const added = d.reduce((sum, x) => sum + x.add, 0);
+    expect(added).toBeLessThan(2);
   });
 });
 

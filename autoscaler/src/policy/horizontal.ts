@@ -1,5 +1,7 @@
 import type { InstanceFigures } from './fleet.js';
 import type { InstanceSizing } from './sizing.js';
+import type { FleetConfig } from './latency-model.js';
+import { PEAK_WAIT_FACTOR } from './latency-model.js';
 import type { TickContext } from './tick-context.js';
 import { addReason, rps } from './tick-context.js';
 
@@ -36,13 +38,25 @@ export interface ReplicaPlan {
 export function planReplicas(ctx: TickContext): ReplicaPlan {
   const { knobs: k, figures } = ctx;
   const n = figures.length;
-  const load = Math.max(ctx.forecastRps, ctx.panic ? ctx.shortRps : 0);
+  // Instances follow the sustained forecast (the short window in panic); at zero instances
+  // the newest sample counts too: whatever arrives waits for a cold start anyway.
+  const atZero = n === 0 ? ctx.state.load.lastSample : 0;
+  const load = Math.max(ctx.forecastRps, ctx.panic ? ctx.shortRps : 0, atZero);
   const fleet = fleetOf(ctx);
   let cached: InstanceFigures[] | undefined;
   const order = (): InstanceFigures[] => (cached ??= removalOrder(figures, ctx.sizing));
-  const nOut = outCount(ctx, fleet, load);
+  let nOut = outCount(ctx, fleet, load);
+  if (nOut > n) nOut = resizeOnScaleOut(ctx, fleet, load, nOut);
   let desired: number;
-  if (nOut > n) {
+  if (nOut <= n && alarmNeedsInstance(ctx)) {
+    desired = n + 1;
+    resetReplicaDown(ctx);
+    addReason(
+      ctx,
+      'scale-out',
+      `${n} -> ${desired}: observed latency stays near the SLO and every instance is at the quota it can reach`,
+    );
+  } else if (nOut > n) {
     desired = nOut;
     resetReplicaDown(ctx);
     addReason(
@@ -60,6 +74,69 @@ export function planReplicas(ctx: TickContext): ReplicaPlan {
 }
 
 const NOTHING: readonly InstanceFigures[] = Object.freeze([]);
+
+/**
+ * A scale-out pays cold starts anyway: when the configuration sizing chooses for the load
+ * and the remembered peak (bestSizing) is cheaper than the fleet's and carries the load on
+ * its own with no more new instances than the fleet's configuration needs, the new
+ * instances get it, and the fleet's become stale (they leave once the new ones carry the
+ * load). This is how a fleet started before its load was known — or one that outgrew its
+ * configuration during a burst — reaches the right size without a separate resize.
+ */
+function resizeOnScaleOut(
+  ctx: TickContext,
+  fleet: CurrentFleet,
+  load: number,
+  nOut: number,
+): number {
+  const { bestSizing: best, sizing: current, knobs: k } = ctx;
+  if (sameConfiguration(best, current)) return nOut;
+  if (!best.feasible && current.feasible) return nOut;
+  const per = ctx.handle.latencyShare(best.batch, best.smLimit, best.smLimit, {
+    margin: ctx.margin,
+    waitFactor: PEAK_WAIT_FACTOR,
+  });
+  const cap = Math.min(best.capacityRps, per);
+  if (!(cap > 0)) return nOut;
+  const fresh = Math.max(1, Math.ceil(load / (k.scaleOutUtilization * cap) - 1e-9));
+  const added = nOut - ctx.figures.length;
+  if (fresh > added) return nOut;
+  const peak = Math.max(k.burstHeadroom * ctx.peakRps, load);
+  const newCost = ctx.handle.fleetCost(best, ctx.predictedRps, peak);
+  const oldCost = ctx.handle.fleetCost(current, ctx.predictedRps, peak);
+  if (!(newCost < oldCost * (1 - k.sizingTieTolerance)) && current.feasible) return nOut;
+  ctx.sizing = best;
+  ctx.newCapacityRps = cap;
+  addReason(
+    ctx,
+    'resize',
+    `scale-out with configuration b=${best.batch}, r=${best.smRequest}, l=${best.smLimit} (was b=${
+      current.batch
+    }, l=${current.smLimit}): ${fresh} new instance(s) carry ${rps(load)} rps instead of ${added}`,
+  );
+  return fleet.stale + fleet.count + fresh;
+}
+
+/**
+ * The latency alarm is a capacity action: quotas rise first (vertical.ts); when it has
+ * lasted `ALARM_PERSIST_S` and no ready instance can rise any more (each at the quota its
+ * limit and GPU allow), one instance is added.
+ */
+function alarmNeedsInstance(ctx: TickContext): boolean {
+  const since = ctx.state.alarmSinceS;
+  if (!ctx.latencyAlarm || since === null || since === undefined) return false;
+  if (ctx.nowS - since < ALARM_PERSIST_S) return false;
+  let ready = 0;
+  for (const f of ctx.figures) {
+    if (!f.view.ready) continue;
+    ready++;
+    if (f.view.quota < f.reachableQuota - 1e-9) return false;
+  }
+  return ready > 0 && ready === ctx.figures.length;
+}
+
+/** Seconds a latency alarm must last before it adds an instance. */
+const ALARM_PERSIST_S = 2;
 
 /** The instances of the fleet's configuration: how many, and the weakest one's reach. */
 interface CurrentFleet {
@@ -81,37 +158,36 @@ function fleetOf(ctx: TickContext): CurrentFleet {
 
 /**
  * Instances wanted for `load`: enough of the fleet's configuration to carry it at
- * scaleOutUtilization, plus up to burstHeadroom x the load as long as that keeps every
- * instance above its floor quota (an extra instance costs nothing while its quota is above
- * r; below, it pays r for idle capacity), so the headroom for bursts is vertical room,
- * never floor waste. Stale instances (an older configuration, being replaced) are kept in
- * the count but not relied on: they leave as soon as the others carry the load.
+ * scaleOutUtilization of what each absorbs at the quota it can reach. Stale instances (an
+ * older configuration, being replaced) are kept in the count but not relied on: they leave
+ * as soon as the others carry the load. Room for bursts comes from the configuration's
+ * range (sized to reach the remembered peak) and from keep-alive, not from extra instances.
  */
 function outCount(ctx: TickContext, fleet: CurrentFleet, load: number): number {
-  const k = ctx.knobs;
-  const cap = ctx.sizing.capacityRps;
-  const u = k.scaleOutUtilization;
-  const needed = countFor(load, fleet.count, fleet.minReach, cap, u);
-  if (k.burstHeadroom <= 1) return fleet.stale + needed;
-  const burst = countFor(k.burstHeadroom * load, fleet.count, fleet.minReach, cap, u);
-  const floorFree = Math.max(fleet.count, floorFreeCount(ctx, load));
-  return fleet.stale + Math.max(needed, Math.min(burst, floorFree));
-}
-
-/** Most instances that all stay above the floor quota when sharing `load` evenly. */
-export function floorFreeCount(ctx: TickContext, load: number): number {
-  const atFloor = ctx.knobs.targetUtilization * ctx.sizing.requestCapacityRps;
-  if (!(atFloor > 0)) return 0;
-  return Math.floor(load / atFloor + 1e-9);
+  const u = ctx.knobs.scaleOutUtilization;
+  return fleet.stale + countFor(load, fleet.count, fleet.minReach, ctx.newCapacityRps, u);
 }
 
 function pct(f: number): string {
   return `${Math.round(f * 100)} %`;
 }
 
-/** Whether an instance runs a (batch, limit) other than the one new instances get. */
+/**
+ * Whether an instance is of another configuration than the one new instances get: another
+ * (batch, limit), or a higher request (it holds SM the new configuration does not need; a
+ * lower one only means its quota rises above r, which it may).
+ */
 export function isStale(f: InstanceFigures, s: InstanceSizing): boolean {
-  return f.view.batch !== s.batch || f.view.smLimit !== s.smLimit;
+  return f.view.batch !== s.batch || f.view.smLimit !== s.smLimit || f.view.smRequest > s.smRequest;
+}
+
+/** Whether `best` is `current` or only differs by asking more (no resize for that). */
+export function sameConfiguration(best: FleetConfig, current: FleetConfig): boolean {
+  return (
+    best.batch === current.batch &&
+    best.smLimit === current.smLimit &&
+    best.smRequest >= current.smRequest
+  );
 }
 
 /**
@@ -190,7 +266,7 @@ export function replicasAfterRemoval(
   for (let i = n - 1; i >= 0; i--) {
     const f = order[i] as InstanceFigures;
     const isReady = f.view.ready;
-    minCap[i] = Math.min(minCap[i + 1] ?? 0, isReady ? f.reachableCapacity : Infinity);
+    minCap[i] = Math.min(minCap[i + 1] ?? 0, isReady ? f.reachableSteadyCapacity : Infinity);
     ready[i] = (ready[i + 1] ?? 0) + (isReady ? 1 : 0);
   }
   // Not monotone in m: removing a weak (stale) instance can raise the bottleneck, so the
@@ -211,8 +287,8 @@ function scaleIn(
 ): number {
   const { knobs: k, state, nowS } = ctx;
   const n = ctx.figures.length;
-  // Fast path, the steady state: no stale instance and all of them above their floor.
-  const keepAll = fleet.stale === 0 && floorFreeCount(ctx, load) >= n;
+  // Fast path, the steady state: no stale instance and the remembered peak needs them all.
+  const keepAll = fleet.stale === 0 && keepForPeak(ctx) >= n;
   const now = ctx.panic || keepAll ? n : inCount(ctx, fleet, order(), load);
   if (now >= n) {
     resetReplicaDown(ctx);
@@ -251,10 +327,11 @@ function staleLeading(order: readonly InstanceFigures[], s: InstanceSizing, limi
 
 /**
  * Instances to keep for `load`: the fewest that carry it at scaleInUtilization, or more as
- * long as all of them stay above their floor quota. Instances whose quota can still go
- * down cost nothing extra (the fleet's SM is the load's, whatever their number) and keep
- * vertical room for bursts; so quotas come down first, and instances leave only once they
- * would sit at r.
+ * long as the remembered peak needs them (keep-alive): instances of the fleet's
+ * configuration that reach the peak at their limits stay until the peak has decayed below
+ * what fewer reach, in the spirit of Dilu's keep-alive from idle-interval histograms — a
+ * function whose bursts recur keeps the instances they need instead of paying a cold start
+ * each time, at the cost of their idle floors.
  */
 function inCount(
   ctx: TickContext,
@@ -264,7 +341,17 @@ function inCount(
 ): number {
   const { scaleInUtilization } = ctx.knobs;
   const needed = replicasAfterRemoval(load, order, scaleInUtilization, ctx.scaleBounds.lo);
-  return Math.max(needed, Math.min(fleet.count, floorFreeCount(ctx, load)));
+  return Math.max(needed, Math.min(fleet.count, keepForPeak(ctx)));
+}
+
+/**
+ * Instances of the fleet's configuration that reach burstHeadroom x the remembered peak at
+ * their limits.
+ */
+export function keepForPeak(ctx: TickContext): number {
+  if (!(ctx.peakRps > 0)) return 0;
+  const n = ctx.handle.peakReplicas(ctx.sizing, ctx.knobs.burstHeadroom * ctx.peakRps);
+  return Number.isFinite(n) ? n : 0;
 }
 
 function resetReplicaDown(ctx: TickContext): void {

@@ -8,28 +8,34 @@ export type {
   FunctionSpec,
   FunctionSpecInput,
 } from './spec.js';
+export { describeInstance, sizeInstance } from './sizing.js';
+export type { InstanceSizing, SizingRequest } from './sizing.js';
+export { createInstanceSizer, loadBucket, roundedFactor } from './sizer.js';
+export type { InstanceConfigKey, InstanceSizer, SizingHandle } from './sizer.js';
 export {
-  createInstanceSizer,
-  describeInstance,
-  loadBucket,
-  roundedFactor,
-  sizeInstance,
-} from './sizing.js';
-export type {
-  InstanceConfigKey,
-  InstanceSizer,
-  InstanceSizing,
-  SizingHandle,
-  SizingRequest,
-} from './sizing.js';
+  PEAK_WAIT_FACTOR,
+  createLatencyModel,
+  quotaForLoad,
+  replicasForLoad,
+  replicasForPeak,
+} from './latency-model.js';
+export type { FleetConfig, FleetLoad, LatencyModel } from './latency-model.js';
 export {
   EMPTY_LOAD_ESTIMATE,
   advanceLoadEstimate,
   forecastLoad,
   predictedLoad,
+  sustainedLoad,
 } from './load-estimator.js';
 export type { LoadEstimate } from './load-estimator.js';
-export { latencyFloorQuota, requestLatencyBoundMs, stepsPerRequest } from './latency-bound.js';
+export {
+  idleFloorQuota,
+  latencyFloorQuota,
+  loadedQuota,
+  requestLatencyBoundMs,
+  steadyWaitFactor,
+  stepsPerRequest,
+} from './latency-bound.js';
 export { createPolicyState } from './state.js';
 export { createCoScalingPolicy } from './decide.js';
 export type { CoScalingPolicy, CoScalingPolicyDeps } from './decide.js';
@@ -38,6 +44,7 @@ export type {
   Decision,
   DecisionFigures,
   DecisionInput,
+  ExecutionObservation,
   InstanceView,
   LoadObservation,
   PolicyState,

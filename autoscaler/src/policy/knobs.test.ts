@@ -19,6 +19,15 @@ describe('resolveKnobs', () => {
       scaleToZeroGraceS: 60,
       maxScaleDownRate: 2,
       batchWaitFactor: 2,
+      dutyCycleWindowMs: 100,
+      sharedQueue: true,
+      burstHeadroom: 1,
+      burstReserve: 0.75,
+      burstHalfLifeS: 1800,
+      resizeSavings: 0.4,
+      resizeDelayS: 300,
+      correctionMinBatches: 5,
+      latencyMarginMax: 2,
     });
     expect(Object.isFrozen(DEFAULT_KNOBS)).toBe(true);
   });
@@ -42,6 +51,13 @@ describe('resolveKnobs', () => {
     [{ targetUtilization: 0.95 }, 'knobs.targetUtilization'],
     [{ scaleInUtilization: 0.95 }, 'knobs.scaleInUtilization'],
     [{ correctionRelaxFraction: 0.95 }, 'knobs.correctionRelaxFraction'],
+    [{ dutyCycleWindowMs: 0 }, 'knobs.dutyCycleWindowMs'],
+    [{ burstReserve: 1.5 }, 'knobs.burstReserve'],
+    [{ burstHalfLifeS: 0 }, 'knobs.burstHalfLifeS'],
+    [{ sharedQueue: 'yes' }, 'knobs.sharedQueue'],
+    [{ correctionMinBatches: 0.5 }, 'knobs.correctionMinBatches'],
+    [{ latencyMarginMax: 0.5 }, 'knobs.latencyMarginMax'],
+    [{ resizeDelayS: -1 }, 'knobs.resizeDelayS'],
   ])('rejects %j naming %s', (overrides, field) => {
     let caught: unknown;
     try {

@@ -44,18 +44,41 @@ export const policyKnobsSchema = z
     quotaDownDelayS: seconds.default(5),
     /** Quota step, as a fraction of the limit, when observed latency nears the SLO (HAS: 10 %). */
     latencyQuotaStep: fraction.default(0.1),
+    /**
+     * The runtime's duty-cycle window (docs/contracts/quota-file.md): an instance at quota q
+     * may run GPU work for q / l of each window, so an idle instance holds q / l x window of
+     * GPU time in reserve for the next request. Sets the idle floor r.
+     */
+    dutyCycleWindowMs: z.number().positive().max(10_000).default(100),
 
     // --- horizontal (replicas) ---------------------------------------------------------
     /** Add instances when the forecast exceeds this fraction of reachable capacity. */
     scaleOutUtilization: fraction.default(0.9),
     /** Remove instances while the load stays at most this fraction of what remains. */
     scaleInUtilization: fraction.default(0.8),
-    /** Vertical room kept for bursts: plan replicas for this multiple of the forecast. */
-    burstHeadroom: z.number().min(1).max(10).default(1.5),
+    /**
+     * Room kept for bursts: new configurations reach this multiple of the remembered peak at
+     * their limits (vertically), and keep-alive holds the instances that reach it.
+     */
+    burstHeadroom: z.number().min(1).max(10).default(1),
     /** How long load must allow fewer instances before any is removed. */
     scaleDownDelayS: seconds.default(30),
-    /** Replace a fleet of outgrown configurations when new ones cost this much less. */
-    resizeSavings: fraction.default(0.25),
+    /** Replace a fleet of outgrown configurations when new ones cost this much less ... */
+    resizeSavings: fraction.default(0.4),
+    /** ... for this long. */
+    resizeDelayS: seconds.default(300),
+    /**
+     * Half-life of the remembered load peak (the highest per-second load, smoothed over the
+     * SLO, decaying by half every this many seconds): instances that the remembered peak
+     * needs are kept (keep-alive), and new configurations are sized to reach it vertically.
+     */
+    burstHalfLifeS: z.number().min(1).max(86_400).default(1800),
+    /**
+     * Share of the remembered peak the quotas of the ready instances keep serving between
+     * bursts (the first second of a burst arrives before any tick can react; 0: quotas
+     * follow the current load only).
+     */
+    burstReserve: z.number().min(0).max(1).default(0.75),
     /** Knative max-scale-up-rate / max-scale-down-rate. */
     maxScaleUpRate: z.number().gt(1).default(1000),
     maxScaleDownRate: z.number().gt(1).default(2),
@@ -79,6 +102,14 @@ export const policyKnobsSchema = z
     // --- latency model and sizing ------------------------------------------------------
     /** Request latency bound = batchWaitFactor x throttled batch latency (wait for a batch, run it). */
     batchWaitFactor: z.number().min(1).max(10).default(2),
+    /**
+     * Requests of a function wait in one queue and go to the first instance free (Knative's
+     * activator and queue-proxy with containerConcurrency = batch): a request waits for the
+     * first of the m instances to finish its batch, 1 + (batchWaitFactor - 1) / m batch
+     * times in all. false: requests are spread evenly (round robin), each may wait a whole
+     * batch (batchWaitFactor).
+     */
+    sharedQueue: z.boolean().default(true),
     /** Fraction of the SLO the latency bound may use. */
     sloFraction: fraction.default(1),
     /** Fixed per-request overhead outside the GPU (network, pre/post-processing). */
@@ -105,6 +136,10 @@ export const policyKnobsSchema = z
     correctionAlpha: fraction.default(0.2),
     /** Largest correction factor: beyond it the profile is wrong and must be re-measured. */
     correctionMaxFactor: z.number().min(1).max(100).default(3),
+    /** Batches a tick must report before their execution time moves the correction. */
+    correctionMinBatches: z.number().int().min(1).default(5),
+    /** Largest latency margin learned from latency alarms (quota beyond the model's need). */
+    latencyMarginMax: z.number().min(1).max(10).default(2),
   })
   .superRefine((k, ctx) => {
     const order = (lo: keyof typeof k, hi: keyof typeof k, strict: boolean): void => {

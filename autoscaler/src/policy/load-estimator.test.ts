@@ -6,6 +6,7 @@ import {
   advanceLoadEstimate,
   forecastLoad,
   predictedLoad,
+  sustainedLoad,
 } from './load-estimator.js';
 
 const kalman = resolveKnobs();
@@ -95,5 +96,21 @@ describe('predictedLoad and forecastLoad', () => {
     ['is the prediction at horizon 0', base, {}, 0, 105],
   ])('forecast %s', (_, est, knobs, horizon, expected) => {
     expect(forecastLoad(est, resolveKnobs(knobs), horizon)).toBeCloseTo(expected, 9);
+  });
+
+  it.each([
+    ['level + 1 sigma', base, {}, 105],
+    ['ignores the newest sample spike', { ...base, lastSample: 400 }, {}, 105],
+    ['with the burst margins', base, { burstMarginFraction: 0.1, burstMarginRps: 5 }, 120.5],
+    ['no estimate yet', { ...base, samples: 0 }, {}, 0],
+  ])('sustainedLoad: %s', (_, est, knobs, expected) => {
+    expect(sustainedLoad(est, resolveKnobs(knobs))).toBeCloseTo(expected, 9);
+  });
+
+  it('forecasts from a given base (instances follow the sustained load)', () => {
+    const spiky = { ...base, lastSample: 400 };
+    const k = resolveKnobs();
+    expect(forecastLoad(spiky, k, 12)).toBeCloseTo(400 + 24, 9);
+    expect(forecastLoad(spiky, k, 12, sustainedLoad(spiky, k))).toBeCloseTo(105 + 24, 9);
   });
 });

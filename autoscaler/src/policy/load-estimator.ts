@@ -105,12 +105,29 @@ export function predictedLoad(est: LoadEstimate, knobs: PolicyKnobs): number {
 }
 
 /**
- * The load expected `horizonS` seconds ahead: the current prediction extended along a
- * rising trend (a falling trend is ignored: capacity is never planned below today's
- * load), capped at `maxForecastGrowth` times the prediction.
+ * The load that persists: the filtered level plus `uncertaintySigmas` standard deviations
+ * and the burst margin, without the newest sample's own spike. Quotas follow the newest
+ * sample (vertical scaling is instant and free to undo); instances, which take a cold start
+ * to arrive and cost their floor while they stay, follow this.
  */
-export function forecastLoad(est: LoadEstimate, knobs: PolicyKnobs, horizonS: number): number {
-  const now = predictedLoad(est, knobs);
+export function sustainedLoad(est: LoadEstimate, knobs: PolicyKnobs): number {
+  if (est.samples === 0) return 0;
+  const upper = est.level + knobs.uncertaintySigmas * Math.sqrt(Math.max(0, est.variance));
+  return Math.max(0, upper) * (1 + knobs.burstMarginFraction) + knobs.burstMarginRps;
+}
+
+/**
+ * The load expected `horizonS` seconds ahead: `base` (default the current prediction)
+ * extended along a rising trend (a falling trend is ignored: capacity is never planned
+ * below today's load), capped at `maxForecastGrowth` times the base.
+ */
+export function forecastLoad(
+  est: LoadEstimate,
+  knobs: PolicyKnobs,
+  horizonS: number,
+  base: number = predictedLoad(est, knobs),
+): number {
+  const now = base;
   if (!knobs.anticipateColdStart || horizonS <= 0 || est.trend <= 0) return now;
   return Math.min(now * knobs.maxForecastGrowth, now + est.trend * horizonS);
 }

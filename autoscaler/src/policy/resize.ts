@@ -1,5 +1,4 @@
-import type { PolicyKnobs } from './knobs.js';
-import type { InstanceSizing } from './sizing.js';
+import { isStale, sameConfiguration } from './horizontal.js';
 import type { TickContext } from './tick-context.js';
 import { addReason, rps } from './tick-context.js';
 import type { InstanceView } from './types.js';
@@ -25,42 +24,37 @@ export function newestInstance(instances: readonly InstanceView[]): InstanceView
 }
 
 /**
- * What serving `loadRps` costs with a fleet of this configuration (SM %): the larger of the
- * floors n x r and the quota the load needs at targetUtilization.
- */
-export function fleetCostOf(s: InstanceSizing, loadRps: number, knobs: PolicyKnobs): number {
-  const n = Math.max(1, Math.ceil(loadRps / (knobs.scaleOutUtilization * s.capacityRps) - 1e-9));
-  return Math.max(n * s.smRequest, (loadRps * s.smPerRps) / knobs.targetUtilization);
-}
-
-/**
  * Resize: the load moved so far that another configuration (bestSizing, chosen for the
- * forecast) serves it at least resizeSavings cheaper than the fleet's, or the fleet's no
- * longer meets the SLO under the corrected model while another does, and this has held
- * for scaleDownDelayS. Returns true on the tick that adopts it. Never in panic, never
- * while instances are starting (one change at a time).
+ * load and the remembered peak) serves them at least resizeSavings cheaper than the fleet's
+ * (both costed as sizing costs them: the instances that reach the peak, at the quotas the
+ * load needs), or the fleet's no longer meets the SLO under the corrected model while
+ * another does, and this has held for resizeDelayS. Returns true on the tick that adopts
+ * it. Never in panic, never while instances are starting (one change at a time): every
+ * resize costs cold starts, so it is kept for large, lasting savings.
  */
 export function decideResize(ctx: TickContext): boolean {
   const { bestSizing: best, sizing: current, knobs: k, state, nowS } = ctx;
-  const same = best.batch === current.batch && best.smLimit === current.smLimit;
+  const same = sameConfiguration(best, current);
   // One change at a time: not while instances start, a resize is replaced, or the fleet
-  // is about to shrink (the scale-in timer runs); and not for an idle function, which
-  // scale-to-zero or its min-scale governs.
-  const busy = state.replicaDownSinceS !== null || state.zeroSinceS !== null;
+  // is about to shrink (the scale-in timer runs); and not for an idle function that may
+  // scale to zero (scale-to-zero governs it).
+  const idleToZero = ctx.scaleBounds.lo === 0 && state.zeroSinceS !== null;
+  const busy = state.replicaDownSinceS !== null || idleToZero;
   if (same || ctx.panic || busy || !settled(ctx)) {
     state.resizeSinceS = null;
     return false;
   }
   const load = ctx.predictedRps;
-  const fleetCost = fleetCostOf(current, load, k);
-  const newCost = fleetCostOf(best, load, k);
+  const peak = Math.max(k.burstHeadroom * ctx.peakRps, ctx.forecastRps);
+  const fleetCost = ctx.handle.fleetCost(current, load, peak);
+  const newCost = ctx.handle.fleetCost(best, load, peak);
   const rescue = !current.feasible && best.feasible;
   if (!rescue && newCost > (1 - k.resizeSavings) * fleetCost) {
     state.resizeSinceS = null;
     return false;
   }
   state.resizeSinceS ??= nowS;
-  if (nowS - state.resizeSinceS < k.scaleDownDelayS) return false;
+  if (nowS - state.resizeSinceS < k.resizeDelayS) return false;
   state.resizeSinceS = null;
   addReason(
     ctx,
@@ -79,7 +73,7 @@ function settled(ctx: TickContext): boolean {
   const { figures, sizing } = ctx;
   if (figures.length === 0 || figures.length > ctx.readyCount) return false;
   for (const f of figures) {
-    if (f.view.batch !== sizing.batch || f.view.smLimit !== sizing.smLimit) return false;
+    if (isStale(f, sizing)) return false;
   }
   return true;
 }

@@ -1,25 +1,46 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Predictor } from '../model/index.js';
-import { instanceCapacityRps } from '../model/index.js';
+import { dutyCycledWallMs, instanceCapacityRps } from '../model/index.js';
+import { predictorWithFactor } from './correction.js';
 import { resolveKnobs } from './knobs.js';
-import { latencyFloorQuota, requestLatencyBoundMs } from './latency-bound.js';
+import {
+  bandedBusyMs,
+  idleFloorQuota,
+  latencyBudgetMs,
+  requestLatencyBoundMs,
+} from './latency-bound.js';
+import {
+  createLatencyModel,
+  quotaForLoad,
+  replicasForLoad,
+  replicasForPeak,
+} from './latency-model.js';
 import { PolicyInputError } from './policy-error.js';
-import { createInstanceSizer, describeInstance, loadBucket, sizeInstance } from './sizing.js';
+import { createInstanceSizer, loadBucket } from './sizer.js';
+import { describeInstance, sizeInstance } from './sizing.js';
 import { bundledPredictor, syntheticPredictor } from './test-fixtures.js';
 
 const knobs = resolveKnobs();
 
-/** Every (measured batch, integer limit) that meets the SLO, with its floor request. */
-function grid(p: Predictor, slo: number): { b: number; r: number; l: number; cost: number }[] {
+/** Every (measured batch, integer limit) a lone request and a full batch fit the SLO with. */
+function grid(p: Predictor, slo: number): { b: number; r: number; l: number; perRps: number }[] {
   const out = [];
   for (const b of p.batches) {
     for (let l = Math.ceil(p.smPercents[0] ?? 1); l <= 100; l++) {
-      const r = latencyFloorQuota(p, b, l, slo, knobs);
-      if (!Number.isFinite(r) || r > l) continue;
-      out.push({ b, r, l, cost: l / instanceCapacityRps(p, { batch: b, smLimit: l, quota: l }) });
+      const r = idleFloorQuota(p, l, slo, knobs);
+      if (!Number.isFinite(r) || bandedBusyMs(p, b, l, true) > latencyBudgetMs(slo, knobs)) {
+        continue;
+      }
+      const perRps = l / instanceCapacityRps(p, { batch: b, smLimit: l, quota: l });
+      out.push({ b, r, l, perRps });
     }
   }
   return out;
+}
+
+/** A lone request's latency at quota q after a pause (full duty-cycle bucket), band edge. */
+function idleMs(p: Predictor, l: number, q: number): number {
+  return dutyCycledWallMs(bandedBusyMs(p, 1, l, true), q / l, knobs.dutyCycleWindowMs);
 }
 
 const cases: [string, number][] = [
@@ -29,12 +50,12 @@ const cases: [string, number][] = [
   ['resnet152', 400],
   ['bert_base', 100],
   ['bert_base', 200],
+  ['llama2', 2700],
   ['llama2', 4000],
-  ['llama2', 6000],
 ];
 
-describe('sizeInstance: latency-critical, SM % per rps', () => {
-  it.each(cases)('%s at %d ms meets the SLO at quota r with the band', (model, slo) => {
+describe('sizeInstance: latency-critical, no load (SM % per rps, r the idle floor)', () => {
+  it.each(cases)('%s at %d ms: a lone request after a pause meets the SLO at r', (model, slo) => {
     const p = bundledPredictor(model);
     const s = sizeInstance(p, { sloMs: slo });
     expect(s.feasible).toBe(true);
@@ -42,12 +63,12 @@ describe('sizeInstance: latency-critical, SM % per rps', () => {
     expect(s.smRequest).toBeGreaterThanOrEqual(1);
     expect(s.smRequest).toBeLessThanOrEqual(s.smLimit);
     expect(s.smLimit).toBeLessThanOrEqual(100);
-    const at = (q: number): number =>
-      requestLatencyBoundMs(p, { batch: s.batch, smLimit: s.smLimit, quota: q }, knobs, true);
-    expect(s.latencyBoundMs).toBeCloseTo(at(s.smRequest), 9);
-    expect(at(s.smRequest)).toBeLessThanOrEqual(slo);
+    expect(s.latencyBoundMs).toBeCloseTo(idleMs(p, s.smLimit, s.smRequest), 9);
+    expect(s.latencyBoundMs).toBeLessThanOrEqual(slo);
     // r is the floor: one point less would miss the SLO.
-    expect(at(s.smRequest - 1)).toBeGreaterThan(slo);
+    if (s.smRequest > 1) expect(idleMs(p, s.smLimit, s.smRequest - 1)).toBeGreaterThan(slo);
+    // A full batch runs within the SLO at the limit.
+    expect(bandedBusyMs(p, s.batch, s.smLimit, true)).toBeLessThanOrEqual(slo);
     expect(s.capacityRps).toBeCloseTo(p.throughputRps(s.batch, s.smLimit), 9);
     expect(s.requestCapacityRps).toBeCloseTo((s.capacityRps * s.smRequest) / s.smLimit, 9);
   });
@@ -55,47 +76,37 @@ describe('sizeInstance: latency-critical, SM % per rps', () => {
   it.each(cases)('%s at %d ms is within the documented tolerances of the cheapest', (m, slo) => {
     const p = bundledPredictor(m);
     const s = sizeInstance(p, { sloMs: slo });
-    const all = grid(p, slo);
-    const cheapest = Math.min(...all.map(c => c.cost));
+    const cheapest = Math.min(...grid(p, slo).map(c => c.perRps));
     const slack = (1 + knobs.rangeCostTolerance) * (1 + knobs.sizingTieTolerance);
     expect(s.smPerRps).toBeLessThanOrEqual(cheapest * slack + 1e-12);
-    if (s.smLimit / s.smRequest < knobs.minVerticalRange) {
-      // Range was given up only because every configuration with enough of it costs more.
-      const ranged = all.filter(c => c.l / c.r >= knobs.minVerticalRange);
-      for (const c of ranged) {
-        expect(c.cost).toBeGreaterThan(cheapest * (1 + knobs.rangeCostTolerance));
-      }
-    }
   });
 
-  it.each(cases)('%s at %d ms trades at most the tolerance for vertical range', (m, slo) => {
-    const p = bundledPredictor(m);
-    const s = sizeInstance(p, { sloMs: slo });
-    const flat = sizeInstance(p, { sloMs: slo, knobs: resolveKnobs({ minVerticalRange: 1 }) });
-    expect(s.smLimit / s.smRequest).toBeGreaterThanOrEqual(flat.smLimit / flat.smRequest - 1e-9);
-    expect(s.smPerRps).toBeGreaterThanOrEqual(flat.smPerRps * (1 - knobs.sizingTieTolerance));
+  it('idles far below its limit: a lone request needs only a slice of the duty cycle', () => {
+    const s = sizeInstance(bundledPredictor('resnet152'), { sloMs: 80 });
+    expect(s.smLimit / s.smRequest).toBeGreaterThanOrEqual(3);
   });
 
-  it('keeps minVerticalRange when a configuration has it at little cost (BERT, 200 ms)', () => {
-    const s = sizeInstance(bundledPredictor('bert_base'), { sloMs: 200 });
-    expect(s.smLimit / s.smRequest).toBeGreaterThanOrEqual(knobs.minVerticalRange);
-  });
-
-  it('counts ~32 decode steps per request for the LLM profile', () => {
-    const s = sizeInstance(bundledPredictor('llama2'), { sloMs: 6000 });
-    expect(s.latencyBoundMs).toBeGreaterThan(2 * 32 * s.batchLatencyMs * 0.9);
+  it('counts every decode step of an LLM request in its idle floor', () => {
+    const p = bundledPredictor('llama2');
+    const s = sizeInstance(p, { sloMs: 2700 });
+    // A lone request holds the instance for ~32 decode steps: ~1 s at the limit.
+    expect(bandedBusyMs(p, 1, s.smLimit, false)).toBeGreaterThan(25 * p.latencyMs(1, s.smLimit));
+    // So even idle it must run a third or more of the time to finish in 2.7 s.
+    expect(s.smRequest / s.smLimit).toBeGreaterThan(0.3);
   });
 
   it('returns the lowest-latency configuration at full duty when nothing meets the SLO', () => {
     const p = bundledPredictor('resnet152');
-    const s = sizeInstance(p, { sloMs: 40 });
+    const s = sizeInstance(p, { sloMs: 15 });
     expect(s.feasible).toBe(false);
     expect(s.smRequest).toBe(s.smLimit);
-    expect(s.reason).toMatch(/no configuration meets 40 ms/);
+    expect(s.reason).toMatch(/no configuration meets 15 ms/);
     for (const b of p.batches) {
       for (const l of [10, 50, 100]) {
         const ms = requestLatencyBoundMs(p, { batch: b, smLimit: l, quota: l }, knobs, true);
-        expect(s.latencyBoundMs).toBeLessThanOrEqual(ms + 1e-9);
+        expect(
+          requestLatencyBoundMs(p, { ...s, quota: s.smLimit }, knobs, true),
+        ).toBeLessThanOrEqual(ms + 1e-9);
       }
     }
   });
@@ -106,12 +117,16 @@ describe('sizeInstance: latency-critical, SM % per rps', () => {
     expect(b4.batch).toBe(4);
     const l50 = sizeInstance(p, { sloMs: 200, fixed: { smLimit: 50 } });
     expect(l50.smLimit).toBe(50);
-    expect(l50.smRequest).toBe(latencyFloorQuota(p, l50.batch, 50, 200, knobs));
+    expect(l50.smRequest).toBe(idleFloorQuota(p, 50, 200, knobs));
     const r40 = sizeInstance(p, { sloMs: 200, fixed: { smRequest: 40, memoryMiB: 3000 } });
     expect(r40.smRequest).toBe(40);
     expect(r40.smLimit).toBeGreaterThanOrEqual(40);
     expect(r40.memoryMiB).toBe(3000);
     expect(sizeInstance(p, { sloMs: 200, memoryMiB: 2048 }).memoryMiB).toBe(2048);
+    // A pinned request is kept whatever the load.
+    expect(sizeInstance(p, { sloMs: 200, fixed: { smRequest: 40 }, loadRps: 5 }).smRequest).toBe(
+      40,
+    );
   });
 
   it('sizes on the corrected model: a slower profile needs at least as much SM', () => {
@@ -137,30 +152,74 @@ describe('sizeInstance: latency-critical, SM % per rps', () => {
   });
 });
 
-describe('sizeInstance: load-aware', () => {
+describe('sizeInstance: for a load and the peak to reach', () => {
   const p = bundledPredictor('resnet152');
+  const slo = 80;
+  const model = createLatencyModel(p, slo, knobs);
+  /** What sizing counts for a configuration: the fleet for the peak and the load, its quotas. */
+  const cost = (
+    c: { batch: number; smRequest: number; smLimit: number },
+    load: number,
+    peak: number,
+  ) => {
+    const idle = { ...c, smRequest: idleFloorQuota(p, c.smLimit, slo, knobs) };
+    const n = Math.max(replicasForPeak(model, idle, peak), replicasForLoad(model, idle, load));
+    return n * quotaForLoad(model, idle, load / n, n);
+  };
 
-  it('picks a small floor for a quiet function and efficiency for a busy one', () => {
-    const efficient = sizeInstance(p, { sloMs: 200 });
-    const quiet = sizeInstance(p, { sloMs: 200, loadRps: 5 });
-    const busy = sizeInstance(p, { sloMs: 200, loadRps: 5000 });
-    expect(quiet.smRequest).toBeLessThan(efficient.smRequest / 2);
-    expect(quiet.batch).toBeLessThan(efficient.batch);
-    expect(busy.smPerRps).toBeLessThanOrEqual(efficient.smPerRps * 1.05);
+  it.each([
+    // [load, peak]
+    [5, 5],
+    [20, 20],
+    [20, 500],
+    [60, 500],
+    [400, 400],
+  ])('at %d rps (peak %d) it is the cheapest within the tolerances', (load, peak) => {
+    const s = sizeInstance(p, { sloMs: slo, loadRps: load, peakRps: peak });
+    const best = Math.min(
+      ...grid(p, slo).map(c => cost({ batch: c.b, smRequest: c.r, smLimit: c.l }, load, peak)),
+    );
+    const slack = (1 + knobs.rangeCostTolerance) * (1 + knobs.sizingTieTolerance);
+    expect(cost(s, load, peak)).toBeLessThanOrEqual(best * slack + 1e-9);
+    // Its fleet reaches the peak vertically.
+    expect(Number.isFinite(replicasForPeak(model, s, peak))).toBe(true);
   });
 
-  it('never costs more at its load than the load-blind choice', () => {
-    const efficient = sizeInstance(p, { sloMs: 200 });
-    for (const load of [1, 10, 50, 200, 800, 3000]) {
-      const s = sizeInstance(p, { sloMs: 200, loadRps: load });
-      const cost = (x: typeof s): number =>
-        Math.max(
-          Math.max(1, Math.ceil(load / (knobs.scaleOutUtilization * x.capacityRps))) * x.smRequest,
-          (load * x.smPerRps) / knobs.targetUtilization,
-        );
-      const slack = (1 + knobs.rangeCostTolerance) * (1 + knobs.sizingTieTolerance);
-      expect(cost(s)).toBeLessThanOrEqual(cost(efficient) * slack + 1e-9);
-    }
+  it('requests what its share of the load needs (placement packs requests), not less', () => {
+    const s = sizeInstance(p, { sloMs: slo, loadRps: 60, peakRps: 60 });
+    const idle = { ...s, smRequest: idleFloorQuota(p, s.smLimit, slo, knobs) };
+    const n = Math.max(replicasForPeak(model, idle, 60), replicasForLoad(model, idle, 60));
+    expect(s.smRequest).toBe(quotaForLoad(model, idle, 60 / n, n));
+    expect(s.smRequest).toBeGreaterThan(idle.smRequest);
+  });
+
+  it('reaches a higher peak with a wider limit or more instances', () => {
+    const calm = sizeInstance(p, { sloMs: slo, loadRps: 20, peakRps: 20 });
+    const bursty = sizeInstance(p, { sloMs: slo, loadRps: 20, peakRps: 500 });
+    const reach = (x: typeof calm): number => replicasForPeak(model, x, 1) * x.capacityRps;
+    expect(reach(bursty)).toBeGreaterThan(reach(calm));
+    expect(bursty.capacityRps * replicasForPeak(model, bursty, 500)).toBeGreaterThanOrEqual(
+      500 / knobs.scaleOutUtilization - 1e-9,
+    );
+  });
+
+  it('picks a small configuration for a quiet function and efficiency for a busy one', () => {
+    const quiet = sizeInstance(p, { sloMs: 200, loadRps: 2 });
+    const busy = sizeInstance(p, { sloMs: 200, loadRps: 3000 });
+    expect(quiet.smLimit).toBeLessThan(busy.smLimit + 1);
+    expect(busy.smPerRps).toBeLessThanOrEqual(quiet.smPerRps);
+  });
+
+  it('sizes LLaMA2 for its decode: batches that form run within 2.7 s, at most a GPU each', () => {
+    const llm = bundledPredictor('llama2');
+    const m = createLatencyModel(llm, 2700, knobs);
+    const s = sizeInstance(llm, { sloMs: 2700, loadRps: 5.5, peakRps: 16 });
+    expect(s.feasible).toBe(true);
+    expect(s.batch).toBeGreaterThanOrEqual(8);
+    const n = replicasForPeak(m, s, 16);
+    // A handful of instances, not one per request: what was measured to serve such a load.
+    expect(n).toBeLessThanOrEqual(3);
+    expect(n * s.smLimit).toBeLessThanOrEqual(150);
   });
 });
 
@@ -185,25 +244,27 @@ describe('describeInstance', () => {
     expect(d).toMatchObject({ batch: 16, smRequest: 20, smLimit: 40, feasible: true });
   });
 
-  it('raises the request to the floor of the corrected model', () => {
+  it('raises the request to the idle floor of the corrected model', () => {
     const d = describeInstance(
       p,
-      { batch: 16, smRequest: 12, smLimit: 40 },
-      { sloMs: 200, latencyFactor: 1.5 },
+      { batch: 16, smRequest: 1, smLimit: 40 },
+      { sloMs: 60, latencyFactor: 1.5 },
     );
-    expect(d.smRequest).toBeGreaterThan(12);
-    expect(d.latencyBoundMs).toBeLessThanOrEqual(200);
+    const corrected = predictorWithFactor(p, 1.5, knobs);
+    expect(d.smRequest).toBe(idleFloorQuota(corrected, 40, 60, knobs));
+    expect(d.smRequest).toBeGreaterThan(idleFloorQuota(p, 40, 60, knobs));
+    expect(d.latencyBoundMs).toBeLessThanOrEqual(60);
   });
 
   it('says when the configuration cannot meet the SLO any more', () => {
-    const d = describeInstance(p, { batch: 32, smRequest: 20, smLimit: 20 }, { sloMs: 150 });
+    const d = describeInstance(p, { batch: 32, smRequest: 20, smLimit: 10 }, { sloMs: 150 });
     expect(d.feasible).toBe(false);
-    expect(d.smRequest).toBe(20);
+    expect(d.smRequest).toBe(10);
   });
 });
 
 describe('createInstanceSizer', () => {
-  it('memoizes per predictor, knobs and request, and per load bucket', () => {
+  it('memoizes per predictor, knobs and request, and per load and peak bucket', () => {
     const sizer = createInstanceSizer();
     const p = bundledPredictor('bert_base');
     const a = sizer.size(p, { sloMs: 200, knobs });
@@ -213,6 +274,10 @@ describe('createInstanceSizer', () => {
     const l = sizer.size(p, { sloMs: 200, knobs, loadRps: 100 });
     expect(sizer.size(p, { sloMs: 200, knobs, loadRps: 104 })).toBe(l);
     expect(l).toEqual(sizeInstance(p, { sloMs: 200, loadRps: loadBucket(100) }));
+    const peaked = sizer.size(p, { sloMs: 200, knobs, loadRps: 100, peakRps: 800 });
+    expect(peaked).toEqual(
+      sizeInstance(p, { sloMs: 200, loadRps: loadBucket(100), peakRps: loadBucket(800) }),
+    );
   });
 
   it.each([
@@ -224,5 +289,24 @@ describe('createInstanceSizer', () => {
     [90, Math.pow(2, 26 / 4)],
   ])('loadBucket(%d) = %d', (load, bucket) => {
     expect(loadBucket(load)).toBeCloseTo(bucket, 9);
+  });
+
+  it('answers the per-tick questions from its memos consistently with the model', () => {
+    const p = bundledPredictor('resnet152');
+    const h = createInstanceSizer().handle(p, { sloMs: 80, knobs });
+    const m = createLatencyModel(p, 80, knobs);
+    for (const q of [5, 10, 20, 30]) {
+      const share = h.latencyShare(16, 30, q);
+      // The largest share q serves: its quota fits q, a little more would not.
+      if (share > 0 && Number.isFinite(share)) {
+        expect(h.loadedQuota(16, 30, share)).toBeLessThanOrEqual(q);
+        expect(h.loadedQuota(16, 30, share * 1.01 + 0.01)).toBeGreaterThan(q);
+        // latencyQuota inverts the table: the same quota loadedQuota gives.
+        expect(h.latencyQuota(16, 30, share * 0.99)).toBe(h.loadedQuota(16, 30, share * 0.99));
+      }
+    }
+    const c = { batch: 16, smRequest: 5, smLimit: 30 };
+    expect(h.peakReplicas(c, 600)).toBeGreaterThanOrEqual(replicasForPeak(m, c, 600));
+    expect(h.latencyQuota(16, 30, 1e6)).toBe(Number.POSITIVE_INFINITY);
   });
 });

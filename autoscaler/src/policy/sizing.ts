@@ -3,7 +3,20 @@ import { SM_PERCENT_MAX, instanceCapacityRps } from '../model/index.js';
 import { predictorWithFactor } from './correction.js';
 import type { PolicyKnobs } from './knobs.js';
 import { DEFAULT_KNOBS } from './knobs.js';
-import { latencyFloorQuota, requestLatencyBoundMs } from './latency-bound.js';
+import {
+  bandedBusyMs,
+  idleFloorQuota,
+  latencyBudgetMs,
+  requestLatencyBoundMs,
+} from './latency-bound.js';
+import type { FleetLoad, LatencyModel } from './latency-model.js';
+import {
+  createLatencyModel,
+  fleetCostAt,
+  fleetFor,
+  idleLatencyMs,
+  quotaForLoad,
+} from './latency-model.js';
 import { PolicyInputError } from './policy-error.js';
 import type { FixedInstanceValues, FunctionClass } from './spec.js';
 
@@ -22,6 +35,11 @@ export interface SizingRequest {
    * The memoized sizer rounds it to a load bucket.
    */
   readonly loadRps?: number | undefined;
+  /**
+   * The load peak (rps) the fleet should reach without a cold start: enough instances of
+   * the configuration to carry it at their limits. Default: loadRps. Rounded like loadRps.
+   */
+  readonly peakRps?: number | undefined;
   readonly knobs?: PolicyKnobs | undefined;
 }
 
@@ -37,7 +55,10 @@ export interface InstanceSizing {
   readonly requestCapacityRps: number;
   /** Batch latency at the limit, L(b, l), as the (corrected) model predicts it. */
   readonly batchLatencyMs: number;
-  /** The promised request latency at quota r, upper band edge: what the SLO was checked on. */
+  /**
+   * The latency a lone request gets at quota r after a pause (full duty-cycle bucket), upper
+   * band edge: what the SLO was checked on for the request r.
+   */
   readonly latencyBoundMs: number;
   /** SM % per rps: l / T(b, l), the same at any quota of a duty-cycled instance. */
   readonly smPerRps: number;
@@ -58,13 +79,16 @@ interface Candidate {
  * Every configuration of a function that meets its SLO, plus the lowest-latency fallback:
  * the expensive part of sizing (a few hundred predictor calls), independent of the load.
  */
-interface SizingSpace {
+/** Internal to sizing.ts and sizer.ts: the configurations of one function and its model. */
+export interface SizingSpace {
   readonly predictor: Predictor;
   readonly knobs: PolicyKnobs;
   readonly sloMs: number | undefined;
   readonly fixed: FixedInstanceValues;
   readonly memoryMiB: number | undefined;
   readonly candidates: readonly Candidate[];
+  /** Set for latency-critical functions. */
+  readonly model?: LatencyModel | undefined;
   /** Set for best-effort functions (one answer whatever the load). */
   readonly bestEffort?: InstanceSizing | undefined;
 }
@@ -73,16 +97,20 @@ interface SizingSpace {
  * Chooses the instance configuration (b, r, l, m) of a function. Pure; createInstanceSizer
  * is the memoized form the policy and the webhook use.
  *
- * Latency-critical. For every measured batch b and every limit l (integer SM %, from the
- * lowest measured SM to 100) the request r is the latency floor: the smallest quota at
- * which batchWaitFactor x L_high(b, l) x l / r (the duty-cycled batch latency at quota r
- * at the band's upper edge, times the wait for a batch to form) stays within
- * sloFraction x SLO. At any quota q a duty-cycled instance serves T(b, l) x q / l, so:
- * - without a load: the cost is SM % per rps, l / T(b, l), the same at every q;
- * - with the function's load L: the cost is what serving L takes, the larger of the
- *   floors n x r (n = the instances needed at scaleOutUtilization) and L x l / (T x target
- *   utilization). A large batch is the most efficient per rps but its floor r grows with b
- *   (r ~ b x l / T): at low load a small batch is far cheaper.
+ * Latency-critical. Candidates: every measured batch b and every limit l (integer SM %, from
+ * the lowest measured SM to 100). The request r is the idle floor (`idleFloorQuota`): the
+ * smallest quota at which a lone request, finding the duty-cycle bucket full after a pause,
+ * meets the SLO. That is what an instance costs while it waits; under load it needs more
+ * (`loadedQuota`: a drained bucket stretches each batch by l / q), which the policy grants
+ * vertically, between r and l.
+ * - Without a load: the cost is SM % per rps, l / T(b, l).
+ * - With the function's load L and peak P (default L): n instances, the fewest that carry
+ *   P at their limits (P / n <= scaleOutUtilization x T(b, l), and the quota P / n needs for
+ *   the SLO <= l), so that the peak is reached vertically, without a cold start; the cost
+ *   is what they hold at L: n x the quota L / n needs (latency, and capacity at
+ *   targetUtilization), never below r. A wide l reaches a high peak with few instances but
+ *   needs more quota per request under load (its throttled batches are l / q longer); many
+ *   small instances each cost their floor — the cheapest balance wins.
  * Configurations within rangeCostTolerance of the cheapest compete on vertical range l / r
  * (up to minVerticalRange), then on cost, ties within sizingTieTolerance going to the lower
  * SM % per rps, the larger capacity (fewer replicas), then the smaller r. When nothing meets
@@ -92,10 +120,19 @@ interface SizingSpace {
  * kneeFraction of full-GPU throughput, Dilu's training search), r a fixed fraction of l.
  */
 export function sizeInstance(predictor: Predictor, request: SizingRequest = {}): InstanceSizing {
-  return choose(buildSpace(predictor, request), request.loadRps);
+  return choose(buildSpace(predictor, request), loadOf(request));
 }
 
-function buildSpace(predictor: Predictor, request: SizingRequest): SizingSpace {
+type SizingLoad = FleetLoad;
+
+function loadOf(request: SizingRequest): SizingLoad | undefined {
+  if (request.loadRps === undefined && request.peakRps === undefined) return undefined;
+  const loadRps = Math.max(0, request.loadRps ?? 0);
+  return { loadRps, peakRps: Math.max(loadRps, request.peakRps ?? 0) };
+}
+
+/** Internal to sizing.ts and sizer.ts. */
+export function buildSpace(predictor: Predictor, request: SizingRequest): SizingSpace {
   const knobs = request.knobs ?? DEFAULT_KNOBS;
   const fixed = request.fixed ?? {};
   const factor = request.latencyFactor ?? 1;
@@ -114,18 +151,21 @@ function buildSpace(predictor: Predictor, request: SizingRequest): SizingSpace {
   }
   const batches = fixed.batch === undefined ? p.batches : [fixed.batch];
   const limits = limitCandidates(p, fixed, knobs);
+  const model = createLatencyModel(p, slo, knobs);
   return {
     ...base,
     sloMs: slo,
-    candidates: feasibleCandidates(p, { batches, limits, slo, fixed, knobs }),
+    model,
+    candidates: feasibleCandidates(model, { batches, limits, fixed }),
   };
 }
 
-function choose(space: SizingSpace, loadRps: number | undefined): InstanceSizing {
+/** Internal to sizing.ts and sizer.ts. */
+export function choose(space: SizingSpace, load: SizingLoad | undefined): InstanceSizing {
   if (space.bestEffort !== undefined) return space.bestEffort;
   const { predictor: p, knobs, fixed, sloMs } = space;
   const slo = sloMs ?? 0;
-  const chosen = pick(space.candidates, loadRps, knobs);
+  const chosen = pick(space, load);
   if (chosen === undefined) {
     const batches = fixed.batch === undefined ? p.batches : [fixed.batch];
     const fallback = fastest(p, batches, limitCandidates(p, fixed, knobs), fixed, knobs);
@@ -133,14 +173,36 @@ function choose(space: SizingSpace, loadRps: number | undefined): InstanceSizing
     return finish(space, fallback, false, why);
   }
   const range = chosen.smLimit / chosen.smRequest;
-  const load = loadRps === undefined ? '' : ` at ${loadRps.toPrecision(3)} rps`;
+  const sized = load === undefined ? chosen : withSteadyRequest(space, chosen, load);
+  const at =
+    load === undefined
+      ? ''
+      : ` at ${load.loadRps.toPrecision(3)} rps (peak ${load.peakRps.toPrecision(3)})`;
   const why =
     range >= knobs.minVerticalRange - 1e-9 || fixed.smRequest !== undefined
-      ? `cheapest configuration meeting ${slo} ms${load}, vertical range ${range.toFixed(2)}`
-      : `cheapest configuration meeting ${slo} ms${load}; vertical range ${range.toFixed(2)} < ${
+      ? `cheapest configuration meeting ${slo} ms${at}, vertical range ${range.toFixed(2)}`
+      : `cheapest configuration meeting ${slo} ms${at}; vertical range ${range.toFixed(2)} < ${
           knobs.minVerticalRange
         } (more would cost over ${Math.round(knobs.rangeCostTolerance * 100)} %)`;
-  return finish(space, chosen, true, why);
+  return finish(space, sized, true, why);
+}
+
+/**
+ * The request r of a configuration sized for a load: what each of the instances that reach
+ * the peak holds at the load (`quotaForLoad`), never below the idle floor. Placement packs
+ * requests (Σ r <= 100 per GPU) and the node agent guarantees them, so a request below the
+ * steady need would let placement crowd a GPU with instances that then compete for its
+ * quota; the range above r (up to l, overcommitted within Σ l <= 150) is for bursts, and
+ * quotas come down to r when the load does. A pinned request is kept.
+ */
+function withSteadyRequest(space: SizingSpace, c: Candidate, load: SizingLoad): Candidate {
+  const m = space.model;
+  if (space.fixed.smRequest !== undefined || m === undefined) return c;
+  const n = fleetFor(m, c, load);
+  if (!Number.isFinite(n)) return c;
+  const steady = quotaForLoad(m, c, load.loadRps / n, n);
+  const smRequest = Math.min(c.smLimit, Math.max(c.smRequest, steady));
+  return smRequest === c.smRequest ? c : { ...c, smRequest };
 }
 
 function limitCandidates(p: Predictor, fixed: FixedInstanceValues, knobs: PolicyKnobs): number[] {
@@ -153,46 +215,46 @@ function limitCandidates(p: Predictor, fixed: FixedInstanceValues, knobs: Policy
 }
 
 function feasibleCandidates(
-  p: Predictor,
+  m: LatencyModel,
   grid: {
     readonly batches: readonly number[];
     readonly limits: readonly number[];
-    readonly slo: number;
     readonly fixed: FixedInstanceValues;
-    readonly knobs: PolicyKnobs;
   },
 ): Candidate[] {
-  const { batches, limits, slo, fixed, knobs } = grid;
+  const { batches, limits, fixed } = grid;
+  const budget = latencyBudgetMs(m.sloMs, m.knobs);
   const out: Candidate[] = [];
-  for (const batch of batches) {
-    for (const smLimit of limits) {
-      const floor = latencyFloorQuota(p, batch, smLimit, slo, knobs);
-      if (!Number.isFinite(floor)) continue;
-      const smRequest = fixed.smRequest ?? floor;
-      if (smRequest < floor || smRequest > smLimit) continue;
-      const capacityRps = instanceCapacityRps(p, { batch, smLimit, quota: smLimit });
+  for (const smLimit of limits) {
+    // The idle floor is the lone request's: the same for every batch size.
+    const floor = m.floor(smLimit);
+    if (!Number.isFinite(floor)) continue;
+    for (const batch of batches) {
+      // A full batch must run within the SLO at the limit (the sizing never hands out a
+      // batch size the instance could not serve within it); whether the batches that form
+      // under a load wait too long is the loaded quota's concern.
+      if (m.busy(batch, smLimit) > budget) continue;
+      const smRequest = Math.min(smLimit, fixed.smRequest ?? floor);
+      if (smRequest < floor && fixed.smRequest === undefined) continue;
+      const capacityRps = m.throughput(batch, smLimit);
       out.push({ batch, smRequest, smLimit, capacityRps, smPerRps: smLimit / capacityRps });
     }
   }
   return out;
 }
 
-/** What serving `loadRps` with this configuration costs (SM %), or SM % per rps without a load. */
-function costOf(c: Candidate, loadRps: number | undefined, knobs: PolicyKnobs): number {
-  if (loadRps === undefined) return c.smPerRps;
-  const needed = loadRps / (knobs.scaleOutUtilization * c.capacityRps);
-  const replicas = Math.max(1, Math.ceil(needed - 1e-9));
-  return Math.max(replicas * c.smRequest, (loadRps * c.smPerRps) / knobs.targetUtilization);
+/** fleetCostAt, or SM % per rps without a load. */
+function costOf(c: Candidate, load: SizingLoad | undefined, space: SizingSpace): number {
+  if (load === undefined || space.model === undefined) return c.smPerRps;
+  return fleetCostAt(space.model, c, load);
 }
 
-function pick(
-  candidates: readonly Candidate[],
-  loadRps: number | undefined,
-  knobs: PolicyKnobs,
-): Candidate | undefined {
-  const cost = candidates.map(c => costOf(c, loadRps, knobs));
+function pick(space: SizingSpace, load: SizingLoad | undefined): Candidate | undefined {
+  const { candidates, knobs } = space;
+  const cost = candidates.map(c => costOf(c, load, space));
   let cheapest = Number.POSITIVE_INFINITY;
   for (const v of cost) cheapest = Math.min(cheapest, v);
+  if (!Number.isFinite(cheapest)) return undefined;
   // 1. Vertical range is worth at most rangeCostTolerance of extra cost.
   const rangeOf = (c: Candidate): number =>
     Math.min(c.smLimit / c.smRequest, knobs.minVerticalRange);
@@ -214,7 +276,7 @@ function pick(
   let best: Candidate | undefined;
   candidates.forEach((c, i) => {
     if (!inGroup(i, c) || (cost[i] ?? Infinity) > bound) return;
-    if (best === undefined || preferred(c, best, loadRps !== undefined)) best = c;
+    if (best === undefined || preferred(c, best, load !== undefined)) best = c;
   });
   return best;
 }
@@ -292,7 +354,7 @@ function finish(
     capacityRps: c.capacityRps,
     requestCapacityRps: instanceCapacityRps(p, atRequest),
     batchLatencyMs: p.latencyMs(c.batch, c.smLimit),
-    latencyBoundMs: requestLatencyBoundMs(p, atRequest, knobs, true),
+    latencyBoundMs: idleLatencyMs(p, c.smLimit, c.smRequest, knobs),
     smPerRps: c.smPerRps,
     feasible,
     reason: `${reason} (b=${c.batch}, r=${c.smRequest}, l=${c.smLimit})`,
@@ -301,8 +363,8 @@ function finish(
 
 /**
  * The sizing record of an existing configuration (b, r, l): what new instances of the
- * fleet's own configuration get. The request is raised to the current latency floor when
- * the correction factor has grown since the fleet was sized.
+ * fleet's own configuration get. The request is raised to the current idle floor when the
+ * correction factor has grown since the fleet was sized.
  */
 export function describeInstance(
   predictor: Predictor,
@@ -318,9 +380,11 @@ export function describeInstance(
   const slo =
     (request.class ?? 'latency-critical') === 'latency-critical' ? request.sloMs : undefined;
   if (slo !== undefined) {
-    const floor = latencyFloorQuota(p, batch, smLimit, slo, knobs);
-    feasible = Number.isFinite(floor);
-    smRequest = Math.min(smLimit, Math.max(smRequest, feasible ? floor : smLimit));
+    const floor = idleFloorQuota(p, smLimit, slo, knobs);
+    feasible =
+      Number.isFinite(floor) &&
+      bandedBusyMs(p, batch, smLimit, true) <= latencyBudgetMs(slo, knobs);
+    smRequest = Math.min(smLimit, Math.max(smRequest, Number.isFinite(floor) ? floor : smLimit));
   }
   const capacityRps = instanceCapacityRps(p, { batch, smLimit, quota: smLimit });
   const c = { batch, smRequest, smLimit, capacityRps, smPerRps: smLimit / capacityRps };
@@ -338,175 +402,4 @@ export function describeInstance(
     feasible,
     feasible ? "the fleet's configuration" : `the fleet's configuration misses ${String(slo)} ms`,
   );
-}
-
-/**
- * Everything derived from one function's (predictor, SLO, class, pinned values, knobs,
- * correction factor): the corrected predictor, the sized configurations per load bucket,
- * existing configurations described, latency floors. The policy asks it every tick.
- */
-export interface SizingHandle {
-  /** The predictor with the (rounded) correction factor applied. */
-  readonly predictor: Predictor;
-  /** The correction factor applied, rounded to 0.01. */
-  readonly latencyFactor: number;
-  /** sizeInstance for this function at `loadRps` (its bucket), or load-blind. */
-  size(loadRps?: number): InstanceSizing;
-  /** describeInstance for an existing configuration. */
-  describe(config: InstanceConfigKey): InstanceSizing;
-  /** latencyFloorQuota on the corrected predictor (Infinity when l cannot meet the SLO). */
-  readonly floorQuota: (batch: number, smLimit: number) => number;
-}
-
-export interface InstanceSizer {
-  /**
-   * sizeInstance, memoized: the configuration space per (predictor, SLO, class, pinned
-   * values, correction factor rounded to 0.01, the knobs sizing reads), the choice per
-   * load bucket (steps of 2^(1/4), about 19 %), so the answer moves only when the load
-   * moves noticeably.
-   */
-  size(predictor: Predictor, request?: SizingRequest): InstanceSizing;
-  /** describeInstance, memoized the same way. */
-  describe(
-    predictor: Predictor,
-    config: InstanceConfigKey,
-    request?: SizingRequest,
-  ): InstanceSizing;
-  /** The memoized handle for one function (request.loadRps is ignored). */
-  handle(predictor: Predictor, request?: SizingRequest): SizingHandle;
-}
-
-export interface InstanceConfigKey {
-  readonly batch: number;
-  readonly smRequest: number;
-  readonly smLimit: number;
-}
-
-/** The knobs whose values change what sizing answers. */
-const SIZING_KNOBS = [
-  'batchWaitFactor',
-  'sloFraction',
-  'overheadMs',
-  'minVerticalRange',
-  'rangeCostTolerance',
-  'smStep',
-  'sizingTieTolerance',
-  'kneeFraction',
-  'bestEffortRequestFraction',
-  'correctionMaxFactor',
-  'scaleOutUtilization',
-  'targetUtilization',
-] as const satisfies readonly (keyof PolicyKnobs)[];
-
-/** The correction factor as sizing applies it: >= 1, in steps of 0.01. */
-export function roundedFactor(factor: number | undefined): number {
-  return Math.max(1, Math.round((factor ?? 1) * 100) / 100);
-}
-
-function spaceKey(request: SizingRequest, factor: number, knobsKey: string): string {
-  const f = request.fixed ?? {};
-  const parts = [
-    request.class,
-    request.sloMs,
-    factor,
-    f.batch,
-    f.smRequest,
-    f.smLimit,
-    f.memoryMiB,
-    request.memoryMiB,
-  ];
-  return `${knobsKey}#${parts.map(v => (v === undefined ? '' : String(v))).join('|')}`;
-}
-
-/** Load buckets: geometric steps of 2^(1/4); 0 stays 0. */
-export function loadBucket(loadRps: number): number {
-  if (!(loadRps > 0)) return 0;
-  return Math.pow(2, Math.round(4 * Math.log2(loadRps)) / 4);
-}
-
-function createHandle(space: SizingSpace, request: SizingRequest): SizingHandle {
-  const byLoad = new Map<number, InstanceSizing>();
-  const described = new Map<string, InstanceSizing>();
-  const floors = new Map<number, number>();
-  let efficient: InstanceSizing | undefined;
-  const { predictor, knobs } = space;
-  const latencyFactor = roundedFactor(request.latencyFactor);
-  const slo = space.bestEffort === undefined ? space.sloMs : undefined;
-  return {
-    predictor,
-    latencyFactor,
-    size(loadRps) {
-      if (loadRps === undefined) {
-        efficient ??= choose(space, undefined);
-        return efficient;
-      }
-      const bucket = loadBucket(loadRps);
-      let hit = byLoad.get(bucket);
-      if (hit === undefined) {
-        hit = choose(space, bucket);
-        byLoad.set(bucket, hit);
-      }
-      return hit;
-    },
-    describe(config) {
-      const key = `${config.batch}|${config.smRequest}|${config.smLimit}`;
-      let hit = described.get(key);
-      if (hit === undefined) {
-        // The space's predictor is already corrected: describe it at factor 1.
-        hit = describeInstance(predictor, config, { ...request, knobs, latencyFactor: 1 });
-        described.set(key, hit);
-      }
-      return hit;
-    },
-    floorQuota: (batch, smLimit) => {
-      if (slo === undefined) return 0;
-      const key = batch * 1000 + smLimit;
-      let hit = floors.get(key);
-      if (hit === undefined) {
-        hit = latencyFloorQuota(predictor, batch, smLimit, slo, knobs);
-        floors.set(key, hit);
-      }
-      return hit;
-    },
-  };
-}
-
-/**
- * A memoizing sizer shared by the policy, the simulator and the webhook. Entries are held
- * per predictor object (weakly: dropping a predictor frees them); functions with equal
- * SLOs and knob values share them, so 10,000 functions of a few models size a few times.
- */
-export function createInstanceSizer(): InstanceSizer {
-  const cache = new WeakMap<Predictor, Map<string, SizingHandle>>();
-  const knobKeys = new WeakMap<PolicyKnobs, string>();
-  const knobsKeyOf = (knobs: PolicyKnobs): string => {
-    let key = knobKeys.get(knobs);
-    if (key === undefined) {
-      key = SIZING_KNOBS.map(k => String(knobs[k])).join(',');
-      knobKeys.set(knobs, key);
-    }
-    return key;
-  };
-  const handle = (predictor: Predictor, request: SizingRequest = {}): SizingHandle => {
-    const knobs = request.knobs ?? DEFAULT_KNOBS;
-    const factor = roundedFactor(request.latencyFactor);
-    const key = spaceKey(request, factor, knobsKeyOf(knobs));
-    let entries = cache.get(predictor);
-    if (entries === undefined) {
-      entries = new Map();
-      cache.set(predictor, entries);
-    }
-    let hit = entries.get(key);
-    if (hit === undefined) {
-      const fixedRequest = { ...request, knobs, latencyFactor: factor, loadRps: undefined };
-      hit = createHandle(buildSpace(predictor, fixedRequest), fixedRequest);
-      entries.set(key, hit);
-    }
-    return hit;
-  };
-  return {
-    handle,
-    size: (predictor, request = {}) => handle(predictor, request).size(request.loadRps),
-    describe: (predictor, config, request = {}) => handle(predictor, request).describe(config),
-  };
 }

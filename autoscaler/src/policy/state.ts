@@ -22,6 +22,10 @@ const INITIAL_STATE: PolicyState = Object.freeze({
   zeroSinceS: null,
   correctionFactor: 1,
   correctionObservations: 0,
+  peakRps: 0,
+  sloMeanRps: 0,
+  latencyMargin: 1,
+  alarmSinceS: null,
 });
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

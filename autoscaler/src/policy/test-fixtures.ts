@@ -7,6 +7,10 @@ import { parseFunctionSpec } from './spec.js';
 import type { FunctionSpec } from './spec.js';
 import { createPolicyState } from './state.js';
 import type { InstanceView, PolicyState } from './types.js';
+import type { SizingHandle } from './sizer.js';
+import { createInstanceSizer } from './sizer.js';
+import { resolveKnobs } from './knobs.js';
+import type { PolicyKnobOverrides } from './knobs.js';
 
 export const BUNDLED_DIR = fileURLToPath(
   new URL('../../data/profiles/dilu-a100/', import.meta.url),
@@ -84,3 +88,29 @@ export function settledState(
 
 /** Knobs that make the load the policy provisions for equal to the samples. */
 export const EXACT = { uncertaintySigmas: 0, anticipateColdStart: false } as const;
+
+/**
+ * The figures-side of a sizing handle without a latency limit: instances serve their
+ * throughput T(b, l) x q / l whatever the share (for tests of the throughput rules), with
+ * the given floor.
+ */
+export function throughputHandle(
+  predictor: Predictor,
+  floorOf: (batch: number, smLimit: number) => number = () => 0,
+): Pick<SizingHandle, 'predictor' | 'floorQuota' | 'latencyShare' | 'shareTable'> {
+  return {
+    predictor,
+    floorQuota: floorOf,
+    latencyShare: () => Number.POSITIVE_INFINITY,
+    shareTable: () => new Float64Array(101).fill(Number.POSITIVE_INFINITY),
+  };
+}
+
+/** The real sizing handle of a predictor and SLO (fresh sizer: no shared memo). */
+export function realHandle(
+  predictor: Predictor,
+  sloMs: number,
+  knobs: PolicyKnobOverrides = {},
+): SizingHandle {
+  return createInstanceSizer().handle(predictor, { sloMs, knobs: resolveKnobs(knobs) });
+}

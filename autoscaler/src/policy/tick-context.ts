@@ -1,5 +1,6 @@
 import type { InstanceFigures } from './fleet.js';
 import type { PolicyKnobs } from './knobs.js';
+import type { SizingHandle } from './sizer.js';
 import type { InstanceSizing } from './sizing.js';
 import type { FunctionSpec } from './spec.js';
 import type { DraftState } from './state.js';
@@ -11,11 +12,19 @@ export interface TickContext {
   readonly knobs: PolicyKnobs;
   readonly nowS: number;
   readonly figures: readonly InstanceFigures[];
+  /** The function's (corrected) model and sizing. */
+  readonly handle: SizingHandle;
+  /** Latency margin in force (>= 1). */
+  readonly margin: number;
+  /** The remembered load peak (decayed), rps: what the fleet keeps instances for. */
+  readonly peakRps: number;
   readonly readyCount: number;
   /** Configuration of new instances: the fleet's own, or the load-optimal one on a resize. */
   sizing: InstanceSizing;
   /** The configuration sizing chooses for the current forecast. */
   readonly bestSizing: InstanceSizing;
+  /** What a new instance of `sizing` serves at its limit (throughput and latency), rps. */
+  newCapacityRps: number;
   /** Load provisioned for now, rps. */
   readonly predictedRps: number;
   /** Load forecast at the cold-start horizon, rps. */

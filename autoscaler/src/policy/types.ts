@@ -23,6 +23,25 @@ export interface InstanceView {
   readonly createdAtS?: number | undefined;
 }
 
+/**
+ * Batches one instance ran since the previous decision, as its runtime measured them: how
+ * many, how many requests they held, and the GPU busy time they took (launch to
+ * synchronize; the time the runtime charges its duty-cycle tokens for, never the time a
+ * batch waited for its quota or for requests). Introspection compares the busy time with
+ * what the profile predicts for batches of that size at that limit. Entries for the same
+ * instance may be split by batch size (exact) or aggregated (the mean batch size is used).
+ */
+export interface ExecutionObservation {
+  /** MPS limit l of the instance that ran the batches, percent. */
+  readonly smLimit: number;
+  /** Batches completed. */
+  readonly batches: number;
+  /** Requests those batches held (Σ batch sizes). */
+  readonly requests: number;
+  /** Their GPU busy time, summed, seconds. */
+  readonly busySeconds: number;
+}
+
 /** What was measured since the previous decision. */
 export interface LoadObservation {
   /**
@@ -30,8 +49,18 @@ export interface LoadObservation {
    * Absent or empty means the metrics are missing this tick: the policy holds its scale.
    */
   readonly samples?: readonly number[] | undefined;
-  /** p95 request latency the runtimes observed over the same seconds, ms. */
+  /**
+   * p95 request latency (arrival to response) the runtimes observed over the same seconds,
+   * ms. It includes queueing and quota waits, so it drives capacity (the latency alarm),
+   * never the profile's correction.
+   */
   readonly p95LatencyMs?: number | undefined;
+  /**
+   * GPU execution the runtimes measured over the same seconds (docs/contracts/
+   * runtime-metrics.md: `dilu_batch_duration_seconds` and `dilu_batch_size`). The profile's
+   * introspective correction comes from these alone; absent, the correction holds.
+   */
+  readonly execution?: readonly ExecutionObservation[] | undefined;
   /** Requests held by the activator or gateway because no instance is ready. */
   readonly waiting?: number | undefined;
 }
@@ -62,6 +91,20 @@ export interface PolicyState {
   /** Introspective correction of the profile's latencies (>= 1) and its sample count. */
   readonly correctionFactor: number;
   readonly correctionObservations: number;
+  /**
+   * Remembered load peak, rps: the highest per-second load (smoothed over the SLO), decaying
+   * by half every burstHalfLifeS. Absent in states written before it existed (read as 0).
+   */
+  readonly peakRps?: number | undefined;
+  /** Load smoothed over the SLO (an EMA), from which the peak is taken. */
+  readonly sloMeanRps?: number | undefined;
+  /**
+   * Quota margin learned from latency alarms (>= 1): stretches the latency part of the quota
+   * a share needs, for what the model of queueing under duty-cycling misses. Absent: 1.
+   */
+  readonly latencyMargin?: number | undefined;
+  /** Since when observed latency has been alarming (null or absent when it is not). */
+  readonly alarmSinceS?: number | null | undefined;
 }
 
 export interface DecisionInput {
@@ -124,6 +167,10 @@ export interface DecisionFigures {
   readonly correctionFactor: number;
   readonly readyReplicas: number;
   readonly startingReplicas: number;
+  /** The remembered load peak the fleet keeps instances and range for, rps. */
+  readonly peakRps?: number | undefined;
+  /** The latency margin in force (1 = the model's own quota). */
+  readonly latencyMargin?: number | undefined;
 }
 
 export interface Decision {

@@ -1,6 +1,6 @@
 import { SM_PERCENT_MAX, SM_PERCENT_MIN } from '../model/index.js';
 import { PolicyInputError } from './policy-error.js';
-import type { DecisionInput, InstanceView } from './types.js';
+import type { DecisionInput, ExecutionObservation, InstanceView } from './types.js';
 
 /**
  * The per-tick checks: plain comparisons, no schema library, so that validating 10,000
@@ -39,6 +39,32 @@ function validateLoad(load: DecisionInput['load']): void {
   const waiting = load.waiting;
   if (waiting !== undefined && !(Number.isFinite(waiting) && waiting >= 0)) {
     fail('load.waiting', `must be a finite count >= 0, got ${waiting}`);
+  }
+  const execution = load.execution;
+  if (execution !== undefined) {
+    for (let i = 0; i < execution.length; i++) {
+      const e = execution[i];
+      if (e !== undefined) validateExecution(e, i);
+    }
+  }
+}
+
+function validateExecution(e: ExecutionObservation, i: number): void {
+  const at = `load.execution[${i}]`;
+  if (!inSmRange(e.smLimit, SM_PERCENT_MIN)) {
+    fail(
+      `${at}.smLimit`,
+      `must be within ${SM_PERCENT_MIN}..${SM_PERCENT_MAX} %, got ${e.smLimit}`,
+    );
+  }
+  if (!Number.isInteger(e.batches) || e.batches < 0) {
+    fail(`${at}.batches`, `must be an integer >= 0, got ${e.batches}`);
+  }
+  if (!Number.isFinite(e.requests) || e.requests < e.batches) {
+    fail(`${at}.requests`, `must be a finite count >= batches (${e.batches}), got ${e.requests}`);
+  }
+  if (!Number.isFinite(e.busySeconds) || e.busySeconds < 0) {
+    fail(`${at}.busySeconds`, `must be a finite number of seconds >= 0, got ${e.busySeconds}`);
   }
 }
 

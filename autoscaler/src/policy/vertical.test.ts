@@ -1,18 +1,29 @@
 import { describe, expect, it } from '@jest/globals';
 import { createCoScalingPolicy } from './decide.js';
 import { resolveKnobs } from './knobs.js';
-import { latencyFloorQuota } from './latency-bound.js';
+import { idleFloorQuota, loadedQuota, steadyWaitFactor } from './latency-bound.js';
 import type { InstanceView } from './types.js';
 import { EXACT, instance, settledState, spec, syntheticPredictor } from './test-fixtures.js';
 
 // Synthetic instances: batch 8, r 20, l 40. T(8, 40) = 8000 / 36 = 222.2 rps, so quota q
-// serves 5.556 q rps; the latency floor for a 200 ms SLO is below r.
+// serves 5.556 q rps; the idle floor for a 200 ms SLO is below r. The quota a share needs
+// is the larger of throughput (85 % utilization) and latency (loadedQuota for share / 0.85:
+// a drained duty-cycle bucket stretches each batch by l / q).
 const policy = createCoScalingPolicy();
 const predictor = syntheticPredictor();
 const T = 8000 / 36;
-// The whole-percent quota nearest to 85 % utilization that keeps it at or below 90 %.
-const quotaFor = (shareRps: number): number =>
+const K = resolveKnobs();
+// Throughput: the whole-percent quota nearest to 85 % utilization that keeps it <= 90 %.
+const throughputQuota = (shareRps: number): number =>
   Math.max(Math.round((shareRps * 40) / (T * 0.85)), Math.ceil((shareRps * 40) / (T * 0.9) - 1e-9));
+// Latency: loadedQuota of the share at 85 % utilization, m instances sharing the queue.
+const latencyQuota = (shareRps: number, m = 1, batch = 8): number =>
+  loadedQuota(predictor, { batch, smLimit: 40, shareRps: shareRps / 0.85 }, 200, K, {
+    waitFactor: steadyWaitFactor(K, m),
+  });
+// What a share needs, within [r, l].
+const quotaFor = (shareRps: number, m = 1): number =>
+  Math.min(40, Math.max(20, throughputQuota(shareRps), latencyQuota(shareRps, m)));
 
 function decide(
   instances: InstanceView[],
@@ -22,7 +33,7 @@ function decide(
   state = settledState(rps, nowS),
 ) {
   return policy.decide({
-    spec: spec({ knobs: { ...EXACT, burstHeadroom: 1, ...knobs } }),
+    spec: spec({ knobs: { ...EXACT, burstReserve: 0, ...knobs } }),
     instances,
     load: { samples: [rps] },
     predictor,
@@ -59,7 +70,7 @@ describe('vertical first on scale-up', () => {
   it('splits the load evenly: every ready instance is sized for its share', () => {
     const d = decide([instance('a'), instance('b', { quota: 25 }), instance('c')], 450);
     const share = 450 / 3;
-    for (const c of d.quotaChanges) expect(c.to).toBe(quotaFor(share));
+    for (const c of d.quotaChanges) expect(c.to).toBe(quotaFor(share, 3));
     expect(d.quotaChanges.map(c => c.id)).toEqual(['a', 'b', 'c']);
   });
 
@@ -123,7 +134,7 @@ describe('quota scale-down with delay', () => {
       state = d.state;
       q = d.quotaChanges[0]?.to ?? q;
     });
-    expect(q).toBe(Math.max(20, quotaFor(90)));
+    expect(q).toBe(quotaFor(90));
     expect(q).toBeGreaterThanOrEqual(20);
   });
 
@@ -139,18 +150,68 @@ describe('quota scale-down with delay', () => {
     expect(lowered).toBe(false);
   });
 
-  it('keeps the quota when lowering would go below the latency floor', () => {
-    // Batch 16 at l = 40: L = 68 ms; the bound 2 x 68 x band x 40 / q <= 200 needs q >= ~28.
-    const floor = latencyFloorQuota(predictor, 16, 40, 200, resolveKnobs());
-    expect(floor).toBeGreaterThan(20);
-    const big = instance('a', { batch: 16, smRequest: 20, smLimit: 40, quota: 36 });
-    let state = settledState(5, start);
-    let q = 36;
+  it('keeps the quota a loaded instance needs for latency, above what throughput needs', () => {
+    // 60 rps at l = 40: throughput needs 13 % (< r), latency more (a drained bucket
+    // stretches each batch of ~7 requests by 40 / q).
+    const small = instance('a', { batch: 8, smRequest: 5, smLimit: 40, quota: 40 });
+    let state = settledState(60, start);
+    let q = 40;
     for (let t = start; t < start + 10; t++) {
-      const d = decide([{ ...big, quota: q }], 5, knobs, t, state);
+      const d = decide([{ ...small, quota: q }], 60, knobs, t, state);
       state = d.state;
       q = d.quotaChanges[0]?.to ?? q;
     }
+    expect(latencyQuota(60)).toBeGreaterThan(throughputQuota(60));
+    expect(q).toBe(Math.max(5, throughputQuota(60), latencyQuota(60)));
+  });
+
+  it('goes down to the idle floor, not below, once the load is gone', () => {
+    const floor = idleFloorQuota(predictor, 40, 200, K);
+    const small = instance('a', { batch: 8, smRequest: 1, smLimit: 40, quota: 30 });
+    let state = settledState(0, start);
+    let q = 30;
+    for (let t = start; t < start + 10; t++) {
+      const d = decide([{ ...small, quota: q }], 0, knobs, t, state);
+      state = d.state;
+      q = d.quotaChanges[0]?.to ?? q;
+    }
+    expect(floor).toBeGreaterThan(1);
     expect(q).toBe(floor);
   });
+});
+
+describe('quotas in panic, and the burst reserve', () => {
+  const start = 100;
+
+  it('lowers quotas in panic (vertical is free to undo); only replica removal waits', () => {
+    const four = [0, 1, 2, 3].map(i => instance(`i${i}`, { quota: 40 }));
+    let state = settledState(20, start, { panicSinceS: start - 1, panicReplicas: 4 });
+    let lowered = false;
+    let removed = false;
+    for (let t = start; t < start + 10; t++) {
+      const d = decide(four, 20, { quotaDownDelayS: 5 }, t, state);
+      state = d.state;
+      expect(d.figures.panic).toBe(true);
+      if (d.quotaChanges.some(c => c.to < c.from)) lowered = true;
+      if (d.remove.length > 0) removed = true;
+    }
+    expect(lowered).toBe(true);
+    expect(removed).toBe(false);
+  });
+
+  it.each([
+    // [reserve, remembered peak, expected share the quota serves]
+    [0, 300, 60],
+    [0.5, 300, 150],
+    [1, 300, 300],
+    [1, 30, 60],
+  ])(
+    'burstReserve %d of a %d rps peak: quotas serve max(load, reserve x peak)',
+    (r, peak, share) => {
+      const state = settledState(60, start, { peakRps: peak });
+      const d = decide([instance('a', { quota: 20 })], 60, { burstReserve: r }, start, state);
+      const to = d.quotaChanges[0]?.to ?? 20;
+      expect(to).toBe(quotaFor(share));
+    },
+  );
 });

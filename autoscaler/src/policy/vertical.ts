@@ -1,20 +1,25 @@
 import type { InstanceFigures } from './fleet.js';
 import { quotaNear } from './fleet.js';
+import { steadyWaitFactor } from './latency-bound.js';
 import type { TickContext } from './tick-context.js';
 import { addReason, rps } from './tick-context.js';
 import type { QuotaChange } from './types.js';
 
 /**
- * Quota changes for the ready instances that stay. The router splits load evenly, so each
- * instance must carry predicted / m on its own capacity T(b, l) x q / l.
+ * Quota changes for the ready instances that stay. Requests are spread over the instances,
+ * so each carries predicted / m; what it serves at quota q is the smaller of its throughput
+ * T(b, l) x q / l and the share whose requests still meet the SLO at q (a loaded instance
+ * drains its duty-cycle bucket, so its batches run l / q longer; see loadedQuota). The quota
+ * a share needs is the larger of the two, never below the idle floor.
  *
- * - Up, at once: an instance whose share exceeds scaleUpUtilization of its capacity goes to
- *   the whole-percent quota nearest to putting the share at targetUtilization (never above
- *   scaleUpUtilization); never below its latency floor; one
- *   latencyQuotaStep more when observed latency nears the SLO.
- * - Down, lazily: when the load stayed below quotaDownUtilization of capacity for
- *   quotaDownDelayS (and no panic or latency alarm), quotas go to what the highest load of
- *   that window needs at targetUtilization, never below the latency floor or r.
+ * - Up, at once: an instance whose share exceeds scaleUpUtilization of what it serves now
+ *   goes to the quota that puts the share at targetUtilization (throughput: the nearest
+ *   whole percent that stays under scaleUpUtilization; latency: the quota for share /
+ *   targetUtilization); one latencyQuotaStep more when observed latency nears the SLO.
+ * - Down, lazily: when the load stayed below quotaDownUtilization of what the instances serve
+ *   for quotaDownDelayS (and no latency alarm), quotas go to what the highest load of that
+ *   window needs, never below the idle floor or r. Panic does not stop it: lowering a quota
+ *   is instant and free to undo, unlike removing an instance.
  * - Raises spend the GPU's headroom; instances of this function on one GPU share it.
  */
 export function planQuotas(ctx: TickContext, removed: readonly InstanceFigures[]): QuotaChange[] {
@@ -25,13 +30,14 @@ export function planQuotas(ctx: TickContext, removed: readonly InstanceFigures[]
     resetQuotaDown(ctx);
     return changes;
   }
-  const share = ctx.predictedRps / m;
+  const reserve = (ctx.knobs.burstReserve * ctx.peakRps) / m;
+  const share = Math.max(ctx.predictedRps / m, reserve);
   const lowerShare = quotaDownShare(ctx, serving, share);
   const tally = { raised: 0, lowered: 0, floored: 0, starved: 0 };
   let spent: Map<string, number> | undefined;
   for (const f of serving) {
     const v = f.view;
-    let target = wantedQuota(ctx, f, share, lowerShare);
+    let target = wantedQuota(ctx, f, share, lowerShare, m);
     if (v.quota < f.floorQuota) tally.floored++;
     if (target > v.quota) {
       const allowed = headroomLeft(v.gpu, v.quotaHeadroom, spent);
@@ -55,28 +61,48 @@ export function planQuotas(ctx: TickContext, removed: readonly InstanceFigures[]
   return changes;
 }
 
+/**
+ * The quota that lets one of m instances carry `share` at targetUtilization: throughput
+ * (nearest whole percent, never above scaleUpUtilization) and latency (the quota for
+ * share / targetUtilization), never below the idle floor.
+ */
+export function quotaForShareOf(
+  ctx: TickContext,
+  f: InstanceFigures,
+  share: number,
+  m: number,
+): number {
+  const k = ctx.knobs;
+  const v = f.view;
+  const throughput = quotaNear(f, share, k.targetUtilization, k.scaleUpUtilization);
+  const latency = ctx.handle.latencyQuota(v.batch, v.smLimit, share / k.targetUtilization, {
+    margin: ctx.margin,
+    waitFactor: steadyWaitFactor(k, m),
+  });
+  return Math.max(f.floorQuota, throughput, latency);
+}
+
 /** The quota one instance should have, before the GPU's headroom is accounted for. */
 function wantedQuota(
   ctx: TickContext,
   f: InstanceFigures,
   share: number,
   lowerShare: number | undefined,
+  m: number,
 ): number {
   const k = ctx.knobs;
   const v = f.view;
   let target = Math.max(v.quota, f.floorQuota);
   if (share > k.scaleUpUtilization * f.capacityAtQuota) {
-    target = Math.max(target, quotaNear(f, share, k.targetUtilization, k.scaleUpUtilization));
+    target = Math.max(target, quotaForShareOf(ctx, f, share, m));
   }
   if (ctx.latencyAlarm) {
     target = Math.max(target, v.quota + Math.max(1, Math.round(k.latencyQuotaStep * v.smLimit)));
   }
   if (lowerShare !== undefined && target === v.quota) {
-    const wanted = quotaNear(f, lowerShare, k.targetUtilization, k.scaleUpUtilization);
-    target = Math.max(f.floorQuota, wanted);
-    target = Math.min(target, v.quota);
+    target = Math.min(v.quota, quotaForShareOf(ctx, f, lowerShare, m));
   }
-  return Math.min(v.smLimit, Math.max(v.smRequest, target));
+  return Math.min(v.smLimit, Math.max(v.smRequest, Math.ceil(target - 1e-9)));
 }
 
 /** Ready instances that stay after the removals. */
@@ -116,7 +142,7 @@ function quotaDownShare(
     if (f.view.quota > f.floorQuota) above = true;
   }
   const low = ctx.predictedRps < k.quotaDownUtilization * capacity;
-  if (!low || !above || ctx.panic || ctx.latencyAlarm) {
+  if (!low || !above || ctx.latencyAlarm) {
     resetQuotaDown(ctx);
     return undefined;
   }

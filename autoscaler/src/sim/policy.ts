@@ -26,6 +26,15 @@ export interface InstanceView {
   readonly createdAt: number;
   /** When the model is loaded and the instance serves; <= now means ready. */
   readonly readyAt: number;
+  /**
+   * What the instance's runtime measured, cumulative since it started: batches run, per
+   * batch size (index = requests in the batch), and their GPU busy time in seconds (the
+   * time the duty-cycle tokens are charged for; quota waits excluded).
+   */
+  readonly executedBatches?: ArrayLike<number> | undefined;
+  readonly executedBusySeconds?: ArrayLike<number> | undefined;
+  /** Batches run in all (the sum of executedBatches). */
+  readonly executedTotal?: number | undefined;
 }
 
 /** How a new instance should look; the simulator places it unless `gpu` is given. */

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import type { Predictor } from '../../model/index.js';
 import { createPredictor, loadProfile } from '../../model/index.js';
 import { createCoScalingPolicy } from '../decide.js';
-import { createInstanceSizer } from '../sizing.js';
+import { createInstanceSizer } from '../sizer.js';
 import type { FunctionSpec } from '../spec.js';
 import { parseFunctionSpec } from '../spec.js';
 import type { Decision, InstanceView, PolicyState } from '../types.js';

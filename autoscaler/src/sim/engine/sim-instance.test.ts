@@ -78,3 +78,17 @@ describe('SimInstance duty cycle', () => {
     expect(i.execute(1, 6.01)).toBeCloseTo(0.01, 9);
   });
 });
+
+describe('SimInstance execution counters (what the runtime measures)', () => {
+  it('counts batches and their GPU busy time per batch size, throttled or not', () => {
+    const i = instance(10); // duty 0.1: most batches run throttled
+    let t = 0;
+    for (const n of [1, 4, 4, 2, 4]) t += i.execute(n, t);
+    expect(i.executedTotal).toBe(5);
+    expect(Array.from(i.executedBatches)).toEqual([0, 1, 1, 0, 3]);
+    // Busy time is the unthrottled work n / T(n, l): quota waits are not GPU time.
+    expect(i.executedBusySeconds[4]).toBeCloseTo(3 * 0.01, 9);
+    expect(i.executedBusySeconds[1]).toBeCloseTo(0.01, 9);
+    expect(t).toBeGreaterThan(5 * 0.01);
+  });
+});

@@ -30,6 +30,11 @@ export class SimInstance implements InstanceView {
   busyRequests = 0;
   /** Removed by its policy: takes no new batches, leaves once its batch is done. */
   removed = false;
+  /** Batches run per batch size, cumulative (what the runtime's metrics count). */
+  readonly executedBatches: Float64Array;
+  /** Their GPU busy time per batch size, seconds, cumulative. */
+  readonly executedBusySeconds: Float64Array;
+  executedTotal = 0;
   /** Unthrottled wall time of a batch of n requests at the limit, seconds, index n. */
   readonly #batchSeconds: Float64Array;
   readonly #windowSeconds: number;
@@ -72,6 +77,8 @@ export class SimInstance implements InstanceView {
     this.freeAt = init.readyAt;
     this.costFrom = init.createdAt;
     this.#batchSeconds = new Float64Array(init.batch + 1);
+    this.executedBatches = new Float64Array(init.batch + 1);
+    this.executedBusySeconds = new Float64Array(init.batch + 1);
     // A batch of n holds the instance for n / T(n, l): the profiled batch latency for most
     // models, and the whole decode (about 32 batch steps) for an LLM profile whose throughput
     // counts one request per several steps.
@@ -109,6 +116,9 @@ export class SimInstance implements InstanceView {
       this.#duty = this.#nextDuty;
     }
     const work = this.#batchSeconds[n] ?? 0;
+    this.executedBatches[n] = (this.executedBatches[n] ?? 0) + 1;
+    this.executedBusySeconds[n] = (this.executedBusySeconds[n] ?? 0) + work;
+    this.executedTotal++;
     const d = this.#duty;
     if (d >= 1) return work;
     this.#refill(s);

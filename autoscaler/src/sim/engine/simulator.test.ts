@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { summarize } from '../metrics.js';
 import type { InstanceView, NewInstance, PolicyContext, ScalingPolicy } from '../policy.js';
 import { createRng } from '../rng.js';
-import { firstFitPlacer, testScenario } from '../testing.js';
+import { firstFitPlacer, flatProfile, listStream, testScenario } from '../testing.js';
 import { poissonStream } from '../workload/arrival-stream.js';
 import { simulate } from './simulator.js';
 
@@ -154,6 +154,40 @@ describe('simulate', () => {
     // ~0.5 GPU for 5 s plus at most one batch, then 0.5 GPU.
     expect(o.gpuSeconds).toBeGreaterThanOrEqual(0.5 * 20 + 0.5 * 5);
     expect(o.gpuSeconds).toBeLessThan(0.5 * 20 + 0.5 * 5 + 0.5 * 0.02);
+  });
+
+  it('takes back the surplus quota of a removed instance still finishing its batch', () => {
+    // One GPU: an instance r 40 raised to 80 is removed mid-batch (it keeps its GPU until the
+    // batch ends); a new one asking 50 fits the requests (40 + 50 <= 100) and gets its
+    // guaranteed share from the draining one's surplus instead of failing the placement.
+    let placed: InstanceView | undefined;
+    simulate({
+      scenario: testScenario({
+        durationSeconds: 4,
+        nodes: 1,
+        gpusPerNode: 1,
+        // One 500 ms batch from 0.9 s: still running when the policy acts at 1 s.
+        functions: [{ profile: flatProfile(500), sloMs: 2000, arrivals: () => listStream([0.9]) }],
+      }),
+      policy: {
+        name: 'drain',
+        tickSeconds: 1,
+        start(ctx) {
+          ctx.addInstance(0, shape(40, { smLimit: 100, batch: 1 }));
+        },
+        tick(ctx) {
+          if (ctx.now !== 1) return;
+          const first = ctx.instances(0)[0];
+          if (!first || first.readyAt > 1) throw new Error('setup');
+          expect(ctx.setQuota(first.id, 80)).toBe(true);
+          ctx.removeInstance(first.id);
+          placed = ctx.addInstance(0, shape(50));
+          expect(ctx.gpu(0).quotaSum).toBeLessThanOrEqual(100);
+        },
+      },
+      placer: firstFitPlacer(1, 40960),
+    });
+    expect(placed).toBeDefined();
   });
 
   it('reports SLO violations, drops and latency percentiles', () => {

@@ -336,7 +336,8 @@ class Simulation {
       const over = g.quotaSum + quota - 100;
       if (over <= 1e-9) return;
       const cut = Math.min(over, other.quota - Math.max(1, other.smRequest));
-      if (cut > 0) this.#setQuota(other.id, other.quota - cut);
+      // A removed instance still finishing its batch gives its surplus back too.
+      if (cut > 0) this.#setQuota(other.id, other.quota - cut, true);
     }
   }
 
@@ -370,9 +371,9 @@ class Simulation {
     }
   }
 
-  #setQuota(id: number, quota: number): boolean {
+  #setQuota(id: number, quota: number, draining = false): boolean {
     const inst = this.#byId.get(id);
-    if (!inst || inst.removed) return false;
+    if (!inst || (inst.removed && !draining)) return false;
     if (!Number.isFinite(quota) || quota < 1 || quota > inst.smLimit + 1e-9) return false;
     const g = this.#gpus[inst.gpu];
     if (!g) return false;

@@ -5,7 +5,9 @@ import { placementPlacer } from '../placement-adapter.js';
 import { createRng } from '../rng.js';
 import { flatProfile, testScenario } from '../testing.js';
 import { piecewisePoissonStream } from '../workload/arrival-stream.js';
-import { createDiluPolicy } from './dilu.js';
+import { createExecutionReader, createDiluPolicy } from './dilu.js';
+import type { ScalingPolicy } from '../policy.js';
+import { batchBusyMs, createPredictor } from '../../model/index.js';
 
 const scenario = (low: number, high: number, at: number, durationSeconds: number) =>
   testScenario({
@@ -62,5 +64,64 @@ describe('dilu through the production policy', () => {
     expect(a.gpuSeconds).toBe(b.gpuSeconds);
     expect(a.violations).toBe(b.violations);
     expect(a.coldStarts).toBe(b.coldStarts);
+  });
+});
+
+describe('the execution figures the dilu adapter hands the policy', () => {
+  it('reads each instance once per batch size, since the previous reading', () => {
+    const reader = createExecutionReader();
+    const view = {
+      id: 7,
+      smLimit: 40,
+      executedBatches: [0, 2, 0, 1],
+      executedBusySeconds: [0, 0.02, 0, 0.015],
+      executedTotal: 3,
+    };
+    const v = view as unknown as Parameters<typeof reader.since>[0][number];
+    expect(reader.since([v])).toEqual([
+      { smLimit: 40, batches: 2, requests: 2, busySeconds: 0.02 },
+      { smLimit: 40, batches: 1, requests: 3, busySeconds: 0.015 },
+    ]);
+    expect(reader.since([v])).toEqual([]);
+    const later = {
+      ...view,
+      executedBatches: [0, 5, 0, 1],
+      executedBusySeconds: [0, 0.05, 0, 0.015],
+      executedTotal: 6,
+    };
+    const out = reader.since([later as unknown as typeof v]);
+    expect(out).toHaveLength(1);
+    expect(out[0]?.batches).toBe(3);
+    expect(out[0]?.busySeconds).toBeCloseTo(0.03, 12);
+  });
+
+  it('matches the profile exactly in the simulator, bursts or not: introspection stays at 1', () => {
+    // A bursty step (20 -> 4000 rps) queues requests for seconds: request latency soars,
+    // GPU execution per batch does not.
+    const s = scenario(20, 4000, 30, 90);
+    const f = s.functions[0];
+    if (f === undefined) throw new Error('no function');
+    const predictor = createPredictor(f.profile);
+    const reader = createExecutionReader();
+    let observed = 0;
+    let predicted = 0;
+    let batches = 0;
+    const inner = createDiluPolicy(s);
+    const policy: ScalingPolicy = {
+      name: 'probe',
+      tickSeconds: 1,
+      start: ctx => inner.start(ctx),
+      tick: ctx => {
+        for (const e of reader.since(ctx.instances(0))) {
+          batches += e.batches;
+          observed += e.busySeconds * 1000;
+          predicted += e.batches * batchBusyMs(predictor, e.requests / e.batches, e.smLimit);
+        }
+        inner.tick(ctx);
+      },
+    };
+    simulate({ scenario: s, policy, placer: placementPlacer(s, { dilu: {} }, () => 'dilu') });
+    expect(batches).toBeGreaterThan(100);
+    expect(observed / predicted).toBeCloseTo(1, 9);
   });
 });

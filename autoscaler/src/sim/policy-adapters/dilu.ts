@@ -1,5 +1,6 @@
 import type {
   Decision,
+  ExecutionObservation,
   FunctionSpec,
   InstanceView as PolicyInstance,
   PolicyKnobOverrides,
@@ -31,6 +32,7 @@ export function createDiluPolicy(
   const specs = scenario.functions.map(f => specOf(f, scenario, knobs));
   const states: (PolicyState | undefined)[] = [];
   const decidedAt: number[] = [];
+  const execution = createExecutionReader();
 
   const decideFor = (ctx: PolicyContext, f: ScenarioFunction): Decision | undefined => {
     const spec = specs[f.index];
@@ -51,6 +53,7 @@ export function createDiluPolicy(
         samples,
         p95LatencyMs: ctx.observedLatencyMs(f.index, 0.95, Math.max(1, ctx.now - since)),
         waiting: ready ? 0 : ctx.queueLength(f.index),
+        execution: execution.since(views),
       },
     });
     states[f.index] = d.state;
@@ -86,6 +89,68 @@ export function createDiluPolicy(
       }
     },
   };
+}
+
+/**
+ * The execution figures a controller scrapes from the runtimes' metrics
+ * (`dilu_batch_duration_seconds`, `dilu_batch_size`; docs/contracts/runtime-metrics.md):
+ * per instance and batch size, the batches run and their GPU busy time since the previous
+ * decision, from the engine's cumulative counters.
+ */
+export function createExecutionReader(): {
+  since(views: readonly InstanceView[]): ExecutionObservation[];
+} {
+  const seen = new Map<number, Counters>();
+  return {
+    since(views) {
+      const out: ExecutionObservation[] = [];
+      for (const v of views) readInstance(v, seen, out);
+      if (seen.size > 4 * views.length + 64) {
+        const live = new Set(views.map(v => v.id));
+        for (const id of seen.keys()) if (!live.has(id)) seen.delete(id);
+      }
+      return out;
+    },
+  };
+}
+
+/** The counters of one instance as last read. */
+interface Counters {
+  total: number;
+  readonly batches: Float64Array;
+  readonly busy: Float64Array;
+}
+
+/** Appends one instance's batches since its last reading, one entry per batch size. */
+function readInstance(
+  v: InstanceView,
+  seen: Map<number, Counters>,
+  out: ExecutionObservation[],
+): void {
+  const batches = v.executedBatches;
+  const busy = v.executedBusySeconds;
+  const total = v.executedTotal ?? 0;
+  if (batches === undefined || busy === undefined) return;
+  let last = seen.get(v.id);
+  if (last === undefined) {
+    last = {
+      total: 0,
+      batches: new Float64Array(batches.length),
+      busy: new Float64Array(busy.length),
+    };
+    seen.set(v.id, last);
+  }
+  if (total === last.total) return;
+  last.total = total;
+  for (let n = 1; n < batches.length; n++) {
+    const now = batches[n] ?? 0;
+    const count = now - (last.batches[n] ?? 0);
+    if (count <= 0) continue;
+    const seconds = (busy[n] ?? 0) - (last.busy[n] ?? 0);
+    last.batches[n] = now;
+    last.busy[n] = busy[n] ?? 0;
+    out.push({ smLimit: v.smLimit, batches: count, requests: count * n, busySeconds: seconds });
+  }
 }
 
 /** What the policy is told about a function: the scenario's SLO, bounds and cold start. */

@@ -1,0 +1,225 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import type { InstanceSizing, InstanceView } from '../../policy/index.js';
+import type { Allocation } from '../nodeagent/node-agent-client.js';
+
+/** The webhook's record on each pod (annotations.md `dilu.dev/decision`). */
+interface PodDecision {
+  readonly batch?: number;
+  readonly smRequest?: number;
+  readonly smLimit?: number;
+  readonly node?: string;
+  readonly gpuIndex?: number;
+}
+
+// Informers replace a pod object on every change, so parsing once per object is enough.
+const decisionCache = new WeakMap<V1Pod, PodDecision | null>();
+
+export function podDecision(pod: V1Pod): PodDecision | undefined {
+  const hit = decisionCache.get(pod);
+  if (hit !== undefined) return hit ?? undefined;
+  const raw = pod.metadata?.annotations?.['dilu.dev/decision'];
+  let parsed: PodDecision | null = null;
+  if (raw !== undefined) {
+    try {
+      const v: unknown = JSON.parse(raw);
+      if (typeof v === 'object' && v !== null) parsed = v;
+    } catch {
+      parsed = null;
+    }
+  }
+  decisionCache.set(pod, parsed);
+  return parsed ?? undefined;
+}
+
+export function isPodReady(pod: V1Pod): boolean {
+  if (pod.metadata?.deletionTimestamp) return false;
+  return pod.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+export function isTerminating(pod: V1Pod): boolean {
+  return pod.metadata?.deletionTimestamp !== undefined;
+}
+
+/** Where an allocation lives, as the node agents reported it this tick. */
+export interface PlacedAllocation {
+  readonly node: string;
+  readonly allocation: Allocation;
+}
+
+/** Allocations of the polled nodes, indexed by pod and by GPU. */
+export interface AllocationIndex {
+  byPod(namespace: string, name: string): PlacedAllocation | undefined;
+  /** Σ quota on one GPU of a node. */
+  quotaSum(node: string, gpuIndex: number): number;
+  /** Records a quota the agent confirmed, so later plans see it. */
+  update(node: string, allocation: Allocation): void;
+}
+
+/** An index kept across ticks: a node's entries are replaced whenever its agent is read. */
+export interface AllocationStore extends AllocationIndex {
+  replaceNode(node: string, allocations: readonly Allocation[]): void;
+  dropNode(node: string): void;
+  nodes(): IterableIterator<string>;
+}
+
+interface NodeEntry {
+  readonly byId: Map<string, Allocation>;
+  readonly sums: number[];
+}
+
+export function createAllocationStore(): AllocationStore {
+  // Nested maps and per-node arrays rather than joined string keys: lookups run for every
+  // instance of the cluster once per tick.
+  const perNode = new Map<string, NodeEntry>();
+  const pods = new Map<string, Map<string, PlacedAllocation>>();
+  const unlinkPod = (node: string, a: Allocation): void => {
+    if (a.pod === null) return;
+    const ns = pods.get(a.pod.namespace);
+    if (ns?.get(a.pod.name)?.node === node) ns.delete(a.pod.name);
+  };
+  const linkPod = (node: string, a: Allocation): void => {
+    if (a.pod === null) return;
+    let ns = pods.get(a.pod.namespace);
+    if (ns === undefined) {
+      ns = new Map();
+      pods.set(a.pod.namespace, ns);
+    }
+    ns.set(a.pod.name, { node, allocation: a });
+  };
+  const dropNode = (node: string): void => {
+    const entry = perNode.get(node);
+    if (entry === undefined) return;
+    for (const a of entry.byId.values()) unlinkPod(node, a);
+    perNode.delete(node);
+  };
+  return {
+    replaceNode(node, list) {
+      dropNode(node);
+      const entry: NodeEntry = { byId: new Map(), sums: [] };
+      for (const a of list) {
+        entry.byId.set(a.allocationId, a);
+        entry.sums[a.gpuIndex] = (entry.sums[a.gpuIndex] ?? 0) + a.quota;
+        linkPod(node, a);
+      }
+      perNode.set(node, entry);
+    },
+    dropNode,
+    nodes: () => perNode.keys(),
+    byPod: (ns, name) => pods.get(ns)?.get(name),
+    quotaSum: (node, gpu) => perNode.get(node)?.sums[gpu] ?? 0,
+    update(node, a) {
+      let entry = perNode.get(node);
+      if (entry === undefined) {
+        entry = { byId: new Map(), sums: [] };
+        perNode.set(node, entry);
+      }
+      const old = entry.byId.get(a.allocationId);
+      entry.sums[a.gpuIndex] = (entry.sums[a.gpuIndex] ?? 0) - (old?.quota ?? 0) + a.quota;
+      entry.byId.set(a.allocationId, a);
+      if (old !== undefined) unlinkPod(node, old);
+      linkPod(node, a);
+    },
+  };
+}
+
+/** A one-off index over allocations read now (tests, tools). */
+export function buildAllocationIndex(
+  perNode: ReadonlyMap<string, readonly Allocation[]>,
+): AllocationIndex {
+  const store = createAllocationStore();
+  for (const [node, list] of perNode) store.replaceNode(node, list);
+  return store;
+}
+
+const GPU_QUOTA_TOTAL = 100;
+
+function createdAtOf(pod: V1Pod): number | undefined {
+  const created: unknown = pod.metadata?.creationTimestamp;
+  if (created instanceof Date) return created.getTime() / 1000;
+  return typeof created === 'string' ? Date.parse(created) / 1000 : undefined;
+}
+
+// One string per GPU, reused across ticks: the policy compares GPU keys of instances.
+const gpuKeys = new Map<string, string[]>();
+function gpuKey(node: string, index: number): string {
+  let keys = gpuKeys.get(node);
+  if (keys === undefined) {
+    keys = [];
+    gpuKeys.set(node, keys);
+  }
+  return (keys[index] ??= `${node}/${index}`);
+}
+
+// The last view built for a pod object: reused while its allocation object and GPU headroom
+// are the same, so a steady cluster allocates no new views.
+const viewCache = new WeakMap<V1Pod, { a: Allocation; headroom: number; view: InstanceView }>();
+
+function placedView(
+  pod: V1Pod,
+  placed: PlacedAllocation,
+  allocations: AllocationIndex,
+  batch: number,
+): InstanceView {
+  const a = placed.allocation;
+  const headroom = Math.max(0, GPU_QUOTA_TOTAL - allocations.quotaSum(placed.node, a.gpuIndex));
+  const hit = viewCache.get(pod);
+  if (hit?.a === a && hit.headroom === headroom && hit.view.batch === batch) return hit.view;
+  const view: InstanceView = {
+    id: pod.metadata?.name ?? '',
+    batch,
+    smRequest: a.smRequest,
+    smLimit: a.smLimit,
+    quota: Math.min(a.smLimit, Math.max(a.smRequest, a.quota)),
+    ready: isPodReady(pod),
+    quotaHeadroom: headroom,
+    gpu: gpuKey(placed.node, a.gpuIndex),
+    createdAtS: createdAtOf(pod),
+  };
+  viewCache.set(pod, { a, headroom, view });
+  return view;
+}
+
+function unplacedView(pod: V1Pod, fallback: InstanceSizing): InstanceView {
+  const decision = podDecision(pod);
+  const r = decision?.smRequest ?? fallback.smRequest;
+  const node = pod.spec?.nodeName;
+  return {
+    id: pod.metadata?.name ?? '',
+    batch: decision?.batch ?? fallback.batch,
+    smRequest: r,
+    smLimit: Math.max(r, decision?.smLimit ?? fallback.smLimit),
+    quota: r,
+    ready: isPodReady(pod),
+    quotaHeadroom: 0,
+    gpu: node === undefined ? undefined : gpuKey(node, decision?.gpuIndex ?? 0),
+    createdAtS: createdAtOf(pod),
+  };
+}
+
+/**
+ * The policy's view of a function's instances. The node agent's allocation is the truth for
+ * r, l and q (it is what the device plugin granted); the webhook's decision annotation gives
+ * the batch. A pod the agents have not mapped yet (just scheduled, or its node's agent is
+ * unreachable) is counted with its decision's values and no headroom, so the policy never
+ * plans a raise the controller could not apply.
+ */
+export function instanceViews(
+  pods: readonly V1Pod[],
+  allocations: AllocationIndex,
+  fallback: InstanceSizing,
+  /** Told the node of a scheduled pod the agents have not reported yet. */
+  unplaced: (node: string) => void = () => undefined,
+): InstanceView[] {
+  const out: InstanceView[] = [];
+  for (const pod of pods) {
+    if (isTerminating(pod)) continue;
+    const placed = allocations.byPod(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '');
+    if (placed === undefined && pod.spec?.nodeName !== undefined) unplaced(pod.spec.nodeName);
+    out.push(
+      placed === undefined
+        ? unplacedView(pod, fallback)
+        : placedView(pod, placed, allocations, podDecision(pod)?.batch ?? fallback.batch),
+    );
+  }
+  return out;
+}
