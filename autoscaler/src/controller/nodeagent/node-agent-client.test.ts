@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ContractNodeAgent } from '../testing/contract-node-agent.js';
 import { startContractNodeAgent } from '../testing/contract-node-agent.js';
 import type { NodeAgentClient } from './node-agent-client.js';
-import { createNodeAgentClient, NodeAgentError } from './node-agent-client.js';
+import { allocationSchema, createNodeAgentClient, NodeAgentError } from './node-agent-client.js';
 
 const allocation = (id: string, quota: number, pod: string) => ({
   allocationId: id,
@@ -76,5 +76,23 @@ describe('createNodeAgentClient against a node-agent contract server', () => {
       'node agent on unknown: no address known for the node',
     );
     await expect(nowhere.allocations('known')).rejects.toMatchObject({ status: 0 });
+  });
+});
+
+describe('allocationSchema', () => {
+  it('reads an allocation the agent has not matched to its pod (smLimit null) as linked to no pod', () => {
+    const unmatched = {
+      ...allocation('a-0000000000000003', 20, 'p3'),
+      generation: 1,
+      smLimit: null,
+    };
+    expect(allocationSchema.parse(unmatched)).toMatchObject({
+      allocationId: 'a-0000000000000003',
+      smLimit: 20,
+      quota: 20,
+      pod: null,
+    });
+    const matched = { ...allocation('a-0000000000000004', 30, 'p4'), generation: 1 };
+    expect(allocationSchema.parse(matched)).toMatchObject({ smLimit: 60, pod: { name: 'p4' } });
   });
 });

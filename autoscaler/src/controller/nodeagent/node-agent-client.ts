@@ -2,25 +2,34 @@ import { z } from 'zod';
 import type { Dispatcher } from 'undici';
 import { Agent, request } from 'undici';
 
-/** node-agent-api.md `Allocation`. */
-export const allocationSchema = z.object({
-  allocationId: z.string(),
-  gpuIndex: z.number().int().min(0),
-  gpuUuid: z.string(),
-  smRequest: z.number(),
-  smLimit: z.number(),
-  quota: z.number(),
-  memoryMiB: z.number(),
-  generation: z.number(),
-  pod: z
-    .object({
-      namespace: z.string(),
-      name: z.string(),
-      uid: z.string().optional(),
-      container: z.string().optional(),
-    })
-    .nullable(),
-});
+/**
+ * node-agent-api.md `Allocation`. The agent reports `smLimit: null` until it has matched the
+ * allocation to its pod (the limit comes from the pod; quota-file.md): such an allocation
+ * still holds its quota on the GPU, but is linked to no pod yet, so it is read as `pod: null`
+ * with the request as its limit instead of failing the whole node's list.
+ */
+export const allocationSchema = z
+  .object({
+    allocationId: z.string(),
+    gpuIndex: z.number().int().min(0),
+    gpuUuid: z.string(),
+    smRequest: z.number(),
+    smLimit: z.number().nullable(),
+    quota: z.number(),
+    memoryMiB: z.number(),
+    generation: z.number(),
+    pod: z
+      .object({
+        namespace: z.string(),
+        name: z.string(),
+        uid: z.string().optional(),
+        container: z.string().optional(),
+      })
+      .nullable(),
+  })
+  .transform(a =>
+    a.smLimit === null ? { ...a, smLimit: a.smRequest, pod: null } : { ...a, smLimit: a.smLimit },
+  );
 export type Allocation = z.infer<typeof allocationSchema>;
 
 const errorBody = z.object({ error: z.string(), field: z.string().optional() });
@@ -112,7 +121,12 @@ export function createNodeAgentClient(deps: NodeAgentClientDeps): NodeAgentClien
     }
     return json;
   };
-  const parse = <T>(node: string, schema: z.ZodType<T>, json: unknown, what: string): T => {
+  const parse = <T>(
+    node: string,
+    schema: z.ZodType<T, unknown>,
+    json: unknown,
+    what: string,
+  ): T => {
     const r = schema.safeParse(json);
     if (!r.success) {
       const issue = r.error.issues[0];
