@@ -182,15 +182,20 @@ function placedView(
 function unplacedView(pod: V1Pod, fallback: InstanceSizing): InstanceView {
   const decision = podDecision(pod);
   const r = decision?.smRequest ?? fallback.smRequest;
+  const l = Math.max(r, decision?.smLimit ?? fallback.smLimit);
   const node = pod.spec?.nodeName;
   return {
     id: pod.metadata?.name ?? '',
     batch: decision?.batch ?? fallback.batch,
     smRequest: r,
-    smLimit: Math.max(r, decision?.smLimit ?? fallback.smLimit),
+    smLimit: l,
     quota: r,
     ready: isPodReady(pod),
-    quotaHeadroom: 0,
+    // Credited with the reach of its limit, as a new instance is: with none, an instance at
+    // an idle-floor r carries almost nothing within the SLO, and the even split then asked
+    // for an unbounded count. A raise planned for it before its agent maps it fails and is
+    // counted; the next tick plans from the agent's figures.
+    quotaHeadroom: l - r,
     gpu: node === undefined ? undefined : gpuKey(node, decision?.gpuIndex ?? 0),
     createdAtS: createdAtOf(pod),
   };
@@ -200,8 +205,7 @@ function unplacedView(pod: V1Pod, fallback: InstanceSizing): InstanceView {
  * The policy's view of a function's instances. The node agent's allocation is the truth for
  * r, l and q (it is what the device plugin granted); the webhook's decision annotation gives
  * the batch. A pod the agents have not mapped yet (just scheduled, or its node's agent is
- * unreachable) is counted with its decision's values and no headroom, so the policy never
- * plans a raise the controller could not apply.
+ * unreachable) is counted with its decision's values and the headroom to reach its limit.
  */
 export function instanceViews(
   pods: readonly V1Pod[],
