@@ -121,12 +121,7 @@ export function createNodeAgentClient(deps: NodeAgentClientDeps): NodeAgentClien
     }
     return json;
   };
-  const parse = <T>(
-    node: string,
-    schema: z.ZodType<T, unknown>,
-    json: unknown,
-    what: string,
-  ): T => {
+  const parse = <T>(node: string, schema: z.ZodType<T>, json: unknown, what: string): T => {
     const r = schema.safeParse(json);
     if (!r.success) {
       const issue = r.error.issues[0];
