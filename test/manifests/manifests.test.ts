@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { dump } from 'js-yaml';
+import { dump, load } from 'js-yaml';
+import { parseControllerConfig } from '@dilu/autoscaler/controller';
 import { deleteNamespace } from '../testbed/client.js';
 import {
   applyObjects,
@@ -144,26 +145,88 @@ describeWithControlPlane('manifests/overlays on the API server', testbed => {
     });
   }
 
-  it('the PrometheusRules of every overlay load into Prometheus (promtool check rules)', () => {
-    const promtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
-    if (promtool.status !== 0) {
-      throw new Error("promtool not found: install Debian's prometheus package (.ci/run does)");
+  /** `promtool check rules` on a rules file; the output when it fails. */
+  const promtoolCheck = (name: string, groups: unknown): { status: number | null; out: string } => {
+    const file = join(dir, `${name}.rules.yaml`);
+    writeFileSync(file, dump({ groups }));
+    const r = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });
+    if (r.error !== undefined) {
+      throw new Error(
+        `promtool: ${r.error.message}; install Debian's prometheus package (.ci/run does)`,
+      );
     }
-    for (const overlay of OVERLAYS) {
+    return { status: r.status, out: `${r.stdout}${r.stderr}` };
+  };
+
+  for (const overlay of OVERLAYS) {
+    it(`${overlay}: its PrometheusRules load into Prometheus (promtool check rules)`, () => {
       const rules = render(overlay).objects.filter(o => o.kind === 'PrometheusRule');
+      expect(rules.length).toBeGreaterThan(0);
       for (const rule of rules) {
-        const file = join(dir, `${overlay}-${rule.metadata?.name ?? 'rule'}.rules.yaml`);
-        writeFileSync(
-          file,
-          dump({ groups: (rule as { spec?: { groups?: unknown } }).spec?.groups }),
-        );
-        const r = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });
-        expect({ rule: objectRef(rule), status: r.status, out: `${r.stdout}${r.stderr}` }).toEqual({
+        const groups = (rule['spec'] as { groups?: unknown[] } | undefined)?.groups;
+        expect(groups?.length ?? 0).toBeGreaterThan(0);
+        expect({
+          rule: objectRef(rule),
+          ...promtoolCheck(`${overlay}-${rule.metadata?.name ?? ''}`, groups),
+        }).toEqual({
           rule: objectRef(rule),
           status: 0,
           out: expect.stringContaining('SUCCESS') as unknown,
         });
       }
-    }
+    });
+
+    it(`${overlay}: every query of its Grafana dashboards is valid PromQL`, () => {
+      const dashboards = render(overlay).objects.filter(
+        o => o.kind === 'ConfigMap' && o.metadata?.labels?.['grafana_dashboard'] === '1',
+      );
+      expect(dashboards.length).toBeGreaterThan(0);
+      for (const cm of dashboards) {
+        for (const [file, text] of Object.entries((cm['data'] ?? {}) as Record<string, string>)) {
+          const dashboard = JSON.parse(text) as {
+            panels?: { title?: string; targets?: { expr?: string }[] }[];
+          };
+          const exprs = (dashboard.panels ?? []).flatMap(p =>
+            (p.targets ?? []).map(t => t.expr ?? ''),
+          );
+          expect(exprs.length).toBeGreaterThan(0);
+          // Each query as a recording rule, template variables given a value, so that promtool
+          // parses it as Prometheus will.
+          const rules = exprs.map((expr, i) => ({
+            record: `dashboard:query_${i}`,
+            expr: expr.replace(/\$\{?(\w+)\}?/g, '.*'),
+          }));
+          expect({ file, ...promtoolCheck(`${overlay}-${file}`, [{ name: file, rules }]) }).toEqual(
+            {
+              file,
+              status: 0,
+              out: expect.stringContaining('SUCCESS') as unknown,
+            },
+          );
+        }
+      }
+    });
+
+    it(`${overlay}: the autoscaler's configuration is valid and in ${overlay} mode`, () => {
+      const cm = render(overlay).objects.find(
+        o => o.kind === 'ConfigMap' && o.metadata?.name === 'dilu-autoscaler',
+      );
+      const text = (cm?.['data'] as Record<string, string> | undefined)?.['config.yaml'] ?? '';
+      const config = parseControllerConfig(load(text));
+      expect(config.mode).toBe(overlay);
+    });
+  }
+
+  it('openfaas: nothing of Knative is installed or granted', () => {
+    const { objects } = render('openfaas');
+    expect(objects.filter(o => o.metadata?.namespace === 'knative-serving').map(objectRef)).toEqual(
+      [],
+    );
+    const groups = objects
+      .filter(o => o.kind === 'ClusterRole')
+      .flatMap(o =>
+        ((o['rules'] ?? []) as { apiGroups?: string[] }[]).flatMap(r => r.apiGroups ?? []),
+      );
+    expect(groups.filter(g => g.includes('knative.dev'))).toEqual([]);
   });
 });
