@@ -1,7 +1,7 @@
 // Installing CustomResourceDefinitions into the test bed: Knative Serving's (shipped in
-// crds/knative/), the Prometheus Operator's (crds/prometheus-operator/) and the project's own
-// (manifests/base/crds/). Server-side apply makes a second
-// install (another suite, the same run) a no-op instead of a conflict.
+// crds/knative/), the Prometheus Operator's (fetched by the test bed's set-up, see
+// upstream-crds.ts) and the project's own (manifests/base/crds/). Server-side apply makes a
+// second install (another suite, the same run) a no-op instead of a conflict.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -13,17 +13,12 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { loadAll } from 'js-yaml';
-import { TEST_PACKAGE_ROOT } from './cache.js';
+import { locateTestbed, TEST_PACKAGE_ROOT } from './cache.js';
 import { waitFor } from './readiness.js';
+import { inspectUpstreamCrds, PROMETHEUS_OPERATOR_CRDS } from './upstream-crds.js';
 
 export const KNATIVE_CRD_DIR = join(TEST_PACKAGE_ROOT, 'testbed', 'crds', 'knative');
 export const PROJECT_CRD_DIR = join(TEST_PACKAGE_ROOT, '..', 'manifests', 'base', 'crds');
-export const PROMETHEUS_OPERATOR_CRD_DIR = join(
-  TEST_PACKAGE_ROOT,
-  'testbed',
-  'crds',
-  'prometheus-operator',
-);
 
 const FIELD_MANAGER = 'dilu-testbed';
 
@@ -107,7 +102,11 @@ export function installProjectCrds(kc: KubeConfig): Promise<string[]> {
   return installCrds(kc, readManifests(PROJECT_CRD_DIR));
 }
 
-/** Prometheus Operator v0.93 CRDs (PrometheusRule, ServiceMonitor, PodMonitor). */
+/** Prometheus Operator CRDs (PrometheusRule, ServiceMonitor, PodMonitor), as set-up fetched them. */
 export function installPrometheusOperatorCrds(kc: KubeConfig): Promise<string[]> {
-  return installCrds(kc, readManifests(PROMETHEUS_OPERATOR_CRD_DIR));
+  const found = inspectUpstreamCrds(locateTestbed().paths.root, PROMETHEUS_OPERATOR_CRDS);
+  if (!found.ok) {
+    return Promise.reject(new Error(`${found.reason}: run npm run testbed:setup first`));
+  }
+  return installCrds(kc, readManifests(found.dir));
 }

@@ -20,6 +20,7 @@ import {
 } from './cache.js';
 import { createGoRunner, requireGo, SetupError, type GoRunner } from './go-toolchain.js';
 import { kubernetesLdflags, wrapperGoMod, type ReleaseInfo } from './kubernetes-module.js';
+import { fetchUpstreamCrds, PROMETHEUS_OPERATOR_CRDS } from './upstream-crds.js';
 
 // kubectl comes from the same release and wrapper module as the servers, so client and server
 // versions always match and its embedded kustomize is the one that release ships.
@@ -272,6 +273,16 @@ async function main(): Promise<void> {
   }
   const found = checkBinaries(paths.binDir, versions);
   say(`ready in ${paths.binDir}: ${found.join(', ')}`);
+  // Outside the build's hash: fetching these is quick, and a new release must not rebuild
+  // the control plane.
+  const crds = PROMETHEUS_OPERATOR_CRDS;
+  const runner = createGoRunner({
+    env: goEnvironment(paths, join(paths.buildDir, 'gobin-unused')),
+    logFile: join(paths.root, 'upstream-crds.log'),
+    cwd: paths.root,
+  });
+  const crdDir = await fetchUpstreamCrds(runner, paths.root, crds);
+  say(`${crds.module}@${crds.version} CRDs in ${crdDir}`);
   say(`setup took ${elapsed()}`);
 }
 
