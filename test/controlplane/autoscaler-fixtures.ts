@@ -641,6 +641,9 @@ export function knativeRevision(opts: {
           'autoscaling.knative.dev/min-scale': '1',
           'autoscaling.knative.dev/window': '6s',
           'autoscaling.knative.dev/scale-down-delay': '5s',
+          // Forget a load burst within seconds, as the short Knative windows above do, so one
+          // test sees the whole rise and fall (the default keeps burst capacity for 30 min).
+          'dilu.dev/burst-half-life': '5',
           'dilu.dev/slo-ms': String(opts.pinned.sloMs),
           'dilu.dev/batch': String(opts.pinned.batch),
           'dilu.dev/sm': String(opts.pinned.smRequest),

@@ -332,6 +332,8 @@ describeWithControlPlane(
         'com.openfaas.scale.down.window': '5s',
       };
       const annotations = {
+        // Forget a load burst within seconds, like the 5 s scale-down window above.
+        'dilu.dev/burst-half-life': '5',
         'dilu.dev/slo-ms': String(SLO_MS),
         'dilu.dev/batch': String(BATCH),
         'dilu.dev/sm': String(SM_REQUEST),

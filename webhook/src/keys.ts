@@ -16,6 +16,7 @@ export const USER_ANNOTATIONS = {
   gpuMemory: 'dilu.dev/gpu-memory',
   batch: 'dilu.dev/batch',
   gpuContainer: 'dilu.dev/gpu-container',
+  burstHalfLife: 'dilu.dev/burst-half-life',
 } as const;
 
 /** Annotations the webhook writes; accepted on input (a re-created pod carries them). */

@@ -35,7 +35,7 @@ function scenario(dir: string, extra = ''): string {
       '    memoryMiB: 2048',
       '    workload:',
       '      trace:',
-      `        file: ${data}traces/azure-llm-2023/AzureLLMInferenceTrace_conv.csv`,
+      `        file: ${data}traces/azure-llm-2023/AzureLLMInferenceTrace_code.csv`,
       '        format: azure-llm-2023',
       '        rateMultiplier: 2',
       extra,

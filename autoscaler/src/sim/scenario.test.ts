@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ScenarioError } from './errors.js';
 import { loadScenario, parseScenario } from './scenario.js';
@@ -6,6 +7,7 @@ import { loadScenario, parseScenario } from './scenario.js';
 const data = fileURLToPath(new URL('../../data/', import.meta.url));
 const bert = `${data}profiles/dilu-a100/bs_sm_bert_base.csv`;
 const code = `${data}traces/azure-llm-2023/AzureLLMInferenceTrace_code.csv`;
+const infless = fileURLToPath(new URL('../../../../shared/data/infless-2022/', import.meta.url));
 
 /** A valid scenario with `extra` lines appended to its one function (indented 4). */
 function yamlWith(fn: string[] = [], top: string[] = []): string {
@@ -43,12 +45,38 @@ describe('loadScenario', () => {
     expect(s.functions).toHaveLength(12);
     expect(s.cluster.nodes * s.cluster.gpusPerNode).toBe(32);
     expect(s.durationSeconds).toBe(3600);
-    const llama = s.functions.find(f => f.name === 'llama-conv-1x');
+    const llama = s.functions.find(f => f.name === 'llama-code-1x');
     expect(llama?.memoryMiB).toBe(20480);
     expect(llama?.modelLoadSeconds).toBe(25);
     expect(llama?.maxScale).toBe(Infinity);
     expect(llama?.initialScale).toBe(1);
+    // Only data shipped in this package: the code trace and Poisson load.
+    for (const f of s.functions) {
+      expect(f.workload).toMatch(/AzureLLMInferenceTrace_code\.csv|poisson/);
+    }
   });
+
+  it('loads the bundled synthetic-a100 scenario: four functions per model', () => {
+    const s = loadScenario(`${data}scenarios/synthetic-a100.yaml`);
+    expect(s.functions).toHaveLength(12);
+    const perModel = new Map<string, number>();
+    for (const f of s.functions) {
+      const model = f.name.split('-')[0] ?? '';
+      perModel.set(model, (perModel.get(model) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(perModel)).toEqual({ bert: 4, resnet: 4, llama: 4 });
+  });
+
+  // The INFless patterns are GPL-3.0 and not shipped; the scenario reads them from the shared
+  // data folder beside the checkout, so it can only load where that folder exists.
+  (existsSync(infless) ? it : it.skip)(
+    'loads the infless-a100 scenario from beside the checkout',
+    () => {
+      const s = loadScenario(`${data}scenarios/infless-a100.yaml`);
+      expect(s.functions).toHaveLength(12);
+      expect(s.functions.filter(f => f.workload.includes('Sporadic.txt'))).toHaveLength(4);
+    },
+  );
 
   it('applies defaults and resolves profiles relative to the scenario', () => {
     const s = parseScenario(yamlWith(), 's.yaml');

@@ -13,6 +13,7 @@ describe('parseUserSettings', () => {
       'dilu.dev/batch': '8',
       'dilu.dev/gpu-container': 'model',
       'dilu.dev/enabled': 'true',
+      'dilu.dev/burst-half-life': '600',
       'other.io/key': 'ignored',
     });
     expect(errors).toEqual([]);
@@ -53,6 +54,12 @@ describe('parseUserSettings', () => {
     ['dilu.dev/sm-limit', '101', 'must be an integer percentage in 1..100, got "101"'],
     ['dilu.dev/gpu-memory', '4Gi', 'must be an integer number of MiB >= 1, got "4Gi"'],
     ['dilu.dev/batch', '5000', 'must be an integer in 1..4096, got "5000"'],
+    ['dilu.dev/burst-half-life', '0', 'must be an integer number of seconds in 1..86400, got "0"'],
+    [
+      'dilu.dev/burst-half-life',
+      '30m',
+      'must be an integer number of seconds in 1..86400, got "30m"',
+    ],
     ['dilu.dev/class', 'batch', 'must be one of latency-critical, best-effort, got "batch"'],
     ['dilu.dev/profile', 'Resnet', 'must be <name> or <namespace>/<name>'],
     ['dilu.dev/profile', 'a/b/c', 'must be <name> or <namespace>/<name>'],

@@ -42,6 +42,7 @@ const INT_RULES = {
   smLimit: { min: 1, max: 100, what: 'an integer percentage in 1..100' },
   gpuMemory: { min: 1, max: 16_777_216, what: 'an integer number of MiB >= 1' },
   batch: { min: 1, max: 4096, what: 'an integer in 1..4096' },
+  burstHalfLife: { min: 1, max: 86_400, what: 'an integer number of seconds in 1..86400' },
 } as const satisfies Record<string, IntRule>;
 
 /**
@@ -80,6 +81,9 @@ export function parseUserSettings(annotations: Readonly<Record<string, string>>)
   assign(settings, 'smLimit', int(USER_ANNOTATIONS.smLimit, INT_RULES.smLimit));
   assign(settings, 'memoryMiB', int(USER_ANNOTATIONS.gpuMemory, INT_RULES.gpuMemory));
   assign(settings, 'batch', int(USER_ANNOTATIONS.batch, INT_RULES.batch));
+  // Read by the autoscaler (keep-alive after bursts), not by sizing; checked here so a bad
+  // value is refused at deploy time rather than ignored later.
+  int(USER_ANNOTATIONS.burstHalfLife, INT_RULES.burstHalfLife);
   assign(settings, 'profile', parseProfileRef(annotations[USER_ANNOTATIONS.profile], errors));
   assign(
     settings,

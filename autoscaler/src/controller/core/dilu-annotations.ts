@@ -10,6 +10,8 @@ export interface DiluSettings {
   readonly sloMs?: number | undefined;
   readonly class: (typeof FUNCTION_CLASSES)[number];
   readonly fixed: NonNullable<FunctionSpecInput['fixed']>;
+  /** `dilu.dev/burst-half-life`: how long a remembered burst keeps its instances (seconds). */
+  readonly burstHalfLifeS?: number | undefined;
   /** FunctionProfile reference: `<name>` (function's namespace) or `<namespace>/<name>`. */
   readonly profile?: { readonly namespace?: string; readonly name: string } | undefined;
 }
@@ -57,6 +59,7 @@ export function readDiluSettings(
   const smLimit = intIn(annotations, 'dilu.dev/sm-limit', smRequest ?? 1, 100, problems);
   const memoryMiB = intIn(annotations, 'dilu.dev/gpu-memory', 1, Number.MAX_SAFE_INTEGER, problems);
   const batch = intIn(annotations, 'dilu.dev/batch', 1, 4096, problems);
+  const burstHalfLifeS = intIn(annotations, 'dilu.dev/burst-half-life', 1, 86_400, problems);
   const fixed: NonNullable<FunctionSpecInput['fixed']> = {
     ...(batch === undefined ? {} : { batch }),
     ...(smRequest === undefined ? {} : { smRequest }),
@@ -67,6 +70,7 @@ export function readDiluSettings(
     sloMs,
     class: cls,
     fixed,
+    burstHalfLifeS,
     profile: profileRef(annotations['dilu.dev/profile'], problems),
   };
 }

@@ -28,7 +28,10 @@ export function buildFunctionSpec(
       initialScale: scale.initialScale,
       scaleToZero: scale.scaleToZero,
       fixed: dilu.fixed,
-      knobs: scale.knobs,
+      knobs:
+        dilu.burstHalfLifeS === undefined
+          ? scale.knobs
+          : { ...scale.knobs, burstHalfLifeS: dilu.burstHalfLifeS },
     });
   } catch (err) {
     if (!(err instanceof PolicyInputError)) throw err;
