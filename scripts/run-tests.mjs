@@ -46,10 +46,15 @@ run('package tests (lerna run test)', 'npx', [
 if (existsSync(join(root, 'test', 'jest.config.js'))) {
   run('cross-package tests (test/)', 'npm', ['test', '--prefix', 'test']);
 }
+// After the other suites, alone: the whole install on one control plane, many processes.
+if (existsSync(join(root, 'test', 'jest.e2e.config.js'))) {
+  run('end-to-end and fault tests (test/e2e)', 'npm', ['run', 'test:e2e', '--prefix', 'test']);
+}
 runPython();
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 for (const p of [...packages, 'test']) addJest(join(root, p, '.test-results', 'jest.json'), p);
+addJest(join(root, 'test', '.test-results', 'jest-e2e.json'), 'test/e2e');
 addJunit(join(root, '.test-results', 'pytest.xml'));
 const minutes = ((Date.now() - started) / 60000).toFixed(1);
 console.log(`\nAll suites finished in ${minutes} min.`);
