@@ -353,7 +353,16 @@ describeWithControlPlane('autoscaler: Knative class, end to end', testbed => {
   }, 120_000);
 
   it("reads the runtimes' latency for introspection and exports predicted vs observed", async () => {
-    const text = await (await fetch(`http://127.0.0.1:${autoscaler!.port()}/metrics`)).text();
+    // The runtimes' histograms are read every few ticks, and a read can time out on a busy
+    // machine: wait for the first window with finished requests rather than read once.
+    const scrape = async (): Promise<string> =>
+      (await fetch(`http://127.0.0.1:${autoscaler!.port()}/metrics`)).text();
+    let text = await scrape();
+    await waitFor(
+      'the observed p95 exported',
+      async () => (text = await scrape()).includes('dilu_autoscaler_observed_latency_p95_seconds{'),
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
     const value = (name: string): number =>
       Number(
         new RegExp(
