@@ -69,11 +69,10 @@ export const FUNCTION = 'classify';
 export const KNATIVE_CLASS = 'ie.autoscaling.dilu.dev';
 
 /**
- * Settings over the templates' example spec (which asks 40 ms of ResNet152 on an A100: the
- * model's bound at a whole GPU is 42 ms once a request may wait for the batch in flight, so
- * sizing would leave no room between r and l). 300 ms leaves room, and keeps the latency
- * alarm (90 % of the SLO) clear of the delays a busy two-core machine adds to the emulated
- * data path. Batch 1 keeps an instance's throughput within what that path carries.
+ * Settings over the templates' example spec (which asks 40 ms of ResNet152 on an A100, a
+ * budget that the delays a busy two-core machine adds to the emulated data path would eat).
+ * 300 ms keeps the latency alarm (90 % of the SLO) clear of those delays. Batch 1 keeps an
+ * instance's throughput within what that path carries.
  */
 export const FUNCTION_SETTINGS: Readonly<Record<string, string>> = {
   'dilu.dev/slo-ms': '300',
