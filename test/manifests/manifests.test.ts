@@ -108,8 +108,23 @@ const POD_MONITORS: Readonly<Record<string, readonly ExternalPod[]>> = {
   'PodMonitor/dilu-system/dilu-webhook': [],
 };
 
-/** Labels a PodMonitor's targets carry (the operator sets them), so series must not export them. */
+/** Labels the operator and Prometheus put on every PodMonitor target. */
 const TARGET_LABELS = ['namespace', 'pod', 'container', 'endpoint', 'job', 'instance'];
+
+interface PodMonitorSpec {
+  podTargetLabels?: string[];
+  podMetricsEndpoints?: { honorLabels?: boolean; relabelings?: { targetLabel?: string }[] }[];
+}
+
+/** Target labels of a PodMonitor: the standard ones, pod labels it copies, relabelings' targets. */
+const targetLabelsOf = (spec: PodMonitorSpec): Set<string> =>
+  new Set([
+    ...TARGET_LABELS,
+    ...(spec.podTargetLabels ?? []).map(l => l.replace(/[^a-zA-Z0-9_]/g, '_')),
+    ...(spec.podMetricsEndpoints ?? []).flatMap(ep =>
+      (ep.relabelings ?? []).flatMap(r => (r.targetLabel === undefined ? [] : [r.targetLabel])),
+    ),
+  ]);
 
 /** The registries each component's /metrics serves (the autoscaler's includes placement's). */
 const EXPORTED_BY: Readonly<Record<string, () => readonly Registry[]>> = {
@@ -230,17 +245,16 @@ describeWithControlPlane('manifests/overlays on the API server', testbed => {
         .objects.filter(o => o.kind === 'PodMonitor')
         .map(pm => {
           const ref = objectRef(pm);
+          const spec = (pm['spec'] ?? {}) as PodMonitorSpec;
+          const targetLabels = targetLabelsOf(spec);
           const registries = EXPORTED_BY[ref]?.() ?? [];
-          const endpoints =
-            (pm['spec'] as { podMetricsEndpoints?: { honorLabels?: boolean }[] } | undefined)
-              ?.podMetricsEndpoints ?? [];
           return {
             ref,
             known: ref in EXPORTED_BY,
             clashing: [...new Set(registries.flatMap(labelNamesOf))]
-              .filter(l => TARGET_LABELS.includes(l))
+              .filter(l => targetLabels.has(l))
               .sort(),
-            honorLabels: endpoints.map(ep => ep.honorLabels === true),
+            honorLabels: (spec.podMetricsEndpoints ?? []).map(ep => ep.honorLabels === true),
           };
         });
       for (const f of found) {
