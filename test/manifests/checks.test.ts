@@ -5,10 +5,12 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import {
   bindingProblems,
   labelProblems,
+  podMonitorProblems,
   podProblems,
   rbacProblems,
   referenceProblems,
   serviceProblems,
+  unscrapedProblems,
   webhookServiceProblems,
 } from './checks.js';
 
@@ -71,6 +73,15 @@ function role(kind: 'Role' | 'ClusterRole', rules: unknown[]): Obj {
     kind,
     metadata: { name: 'r', ...(kind === 'Role' ? { namespace: 'ns' } : {}), labels: part },
     rules,
+  };
+}
+
+function podMonitor(spec: Record<string, unknown>, name = 'web'): Obj {
+  return {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'PodMonitor',
+    metadata: { name, namespace: 'ns', labels: part },
+    spec,
   };
 }
 
@@ -241,6 +252,126 @@ describe('manifest checks', () => {
     expect(webhookServiceProblems([config, service('http')])).toEqual([
       'MutatingWebhookConfiguration/m webhook a.example: no Service ns/web on port 443',
     ]);
+  });
+
+  it('accept a PodMonitor that selects a workload of the install on a port it declares', () => {
+    const pm = podMonitor({
+      selector: { matchLabels: { app: 'web' } },
+      podMetricsEndpoints: [{ port: 'http', path: '/metrics' }],
+    });
+    expect(podMonitorProblems([deployment(), pm])).toEqual([]);
+    const byNumber = podMonitor({
+      selector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['web'] }] },
+      podMetricsEndpoints: [{ portNumber: 8080 }],
+    });
+    expect(podMonitorProblems([deployment(), byNumber])).toEqual([]);
+  });
+
+  it('find PodMonitors that select nothing, name no port or a missing one, or overlap', () => {
+    expect(
+      podMonitorProblems([
+        deployment(),
+        podMonitor({
+          selector: { matchLabels: { app: 'other' } },
+          podMetricsEndpoints: [{ port: 'http' }],
+        }),
+      ]),
+    ).toEqual([
+      'PodMonitor/ns/web.spec.selector: selects no pod of the install and none listed for it',
+    ]);
+    expect(
+      podMonitorProblems([
+        deployment(),
+        podMonitor({
+          selector: { matchLabels: { app: 'web' } },
+          namespaceSelector: { matchNames: ['elsewhere'] },
+          podMetricsEndpoints: [{ port: 'http' }],
+        }),
+      ]),
+    ).toEqual([
+      'PodMonitor/ns/web.spec.selector: selects no pod of the install and none listed for it',
+    ]);
+    expect(
+      podMonitorProblems([
+        deployment(),
+        podMonitor({
+          selector: { matchLabels: { app: 'web' } },
+          podMetricsEndpoints: [{ port: 'metrics' }, { portNumber: 9090 }, { path: '/metrics' }],
+        }),
+        podMonitor({ selector: {}, podMetricsEndpoints: [{ port: 'http' }] }, 'all'),
+        podMonitor(
+          {
+            selector: { matchExpressions: [{ key: 'app', operator: 'Exists' }] },
+            podMetricsEndpoints: [{ port: 'http' }],
+          },
+          'again',
+        ),
+      ]),
+    ).toEqual([
+      'PodMonitor/ns/web.spec.podMetricsEndpoints[0]: port metrics is no container port of the Deployment/ns/web',
+      'PodMonitor/ns/web.spec.podMetricsEndpoints[1]: port 9090 is no container port of the Deployment/ns/web',
+      'PodMonitor/ns/web.spec.podMetricsEndpoints[2]: no port, would scrape every port the pods declare',
+      'PodMonitor/ns/all.spec.selector: empty, would scrape every pod in scope',
+      'Deployment/ns/web: scraped by PodMonitor/ns/web and PodMonitor/ns/again',
+    ]);
+  });
+
+  it('hold a PodMonitor for pods outside the install to the pods listed for it', () => {
+    const pod = {
+      name: 'function pod',
+      namespace: 'fns',
+      labels: { 'example.dev/function': 'fns.f' },
+      containers: [{ name: 'f', ports: [{ name: 'user-port', containerPort: 8080 }] }],
+    };
+    const pm = (namespaceSelector: Record<string, unknown>, portNumber: number) =>
+      podMonitor({
+        namespaceSelector,
+        selector: { matchExpressions: [{ key: 'example.dev/function', operator: 'Exists' }] },
+        podMetricsEndpoints: [{ portNumber }],
+      });
+    const external = { 'PodMonitor/ns/web': [pod] };
+    expect(podMonitorProblems([deployment(), pm({ any: true }, 8080)], external)).toEqual([]);
+    expect(podMonitorProblems([deployment(), pm({}, 8080)], external)).toEqual([
+      'PodMonitor/ns/web.spec: does not select the function pod (namespace fns)',
+      'PodMonitor/ns/web.spec.selector: selects no pod of the install and none listed for it',
+    ]);
+    expect(podMonitorProblems([deployment(), pm({ any: true }, 8081)], external)).toEqual([
+      'PodMonitor/ns/web.spec.podMetricsEndpoints[0]: port 8081 is no container port of the function pod',
+    ]);
+  });
+
+  it('find long-running workloads no PodMonitor scrapes, but not Jobs', () => {
+    const job: Obj = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'once', namespace: 'ns' },
+      spec: { template: { metadata: { labels: { app: 'once' } }, spec: { containers: [] } } },
+    };
+    expect(unscrapedProblems([deployment(), job])).toEqual([
+      'Deployment/ns/web: no PodMonitor of the install scrapes its pods',
+    ]);
+    const pm = podMonitor({
+      selector: { matchLabels: { app: 'web' } },
+      podMetricsEndpoints: [{ port: 'http' }],
+    });
+    expect(unscrapedProblems([deployment(), job, pm])).toEqual([]);
+  });
+
+  it('find a PodMonitor TLS Secret that nothing creates, unless it is a prerequisite', () => {
+    const pm = podMonitor({
+      selector: { matchLabels: { app: 'web' } },
+      podMetricsEndpoints: [
+        {
+          port: 'http',
+          scheme: 'https',
+          tlsConfig: { ca: { secret: { name: 'web-tls', key: 'ca.crt' } } },
+        },
+      ],
+    });
+    expect(podMonitorProblems([deployment(), pm])).toEqual([
+      'PodMonitor/ns/web.spec.podMetricsEndpoints[0].tlsConfig: no Secret ns/web-tls, and no Job of the install creates it',
+    ]);
+    expect(podMonitorProblems([deployment(), pm], {}, ['ns/web-tls'])).toEqual([]);
   });
 
   it('find objects without the part-of label', () => {

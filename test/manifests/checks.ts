@@ -1,7 +1,7 @@
 // What the API server's dry-run cannot see in a rendered install: objects that are each valid
-// but do not fit together (a Service selecting no pods, a binding to a role that is not there),
-// and permissions or pod settings wider than the components need. Each check returns the
-// problems it found, one line each naming the object and the field, so a test can print them.
+// but do not fit together (a Service or PodMonitor selecting no pods, a binding to a role that is
+// not there), and permissions or pod settings wider than the components need. Each check returns
+// the problems it found, one line each naming the object and the field, so a test can print them.
 import { objectRef, type ManifestObject as Obj } from '../testbed/tools.js';
 
 interface Container {
@@ -367,4 +367,207 @@ export function labelProblems(objects: readonly Obj[]): string[] {
   return objects
     .filter(o => o.metadata?.labels?.['app.kubernetes.io/part-of'] !== 'dilu')
     .map(o => `${objectRef(o)}: no label app.kubernetes.io/part-of=dilu`);
+}
+
+/** A pod the install does not create but a PodMonitor of it is meant to scrape. */
+export interface ExternalPod {
+  /** How problems name it, e.g. "Knative revision pod". */
+  readonly name: string;
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly containers: readonly PodContainerPorts[];
+}
+
+/** The part of a container a scrape target depends on. */
+export interface PodContainerPorts {
+  readonly name: string;
+  readonly ports?: readonly { readonly name?: string; readonly containerPort: number }[];
+}
+
+interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+interface PodMetricsEndpoint {
+  port?: string;
+  portNumber?: number;
+  targetPort?: string | number;
+  tlsConfig?: { ca?: { secret?: { name: string } }; cert?: { secret?: { name: string } } };
+}
+
+/** A label selector as the API server reads it; an empty one matches everything. */
+function matchesSelector(selector: LabelSelector, labels: Readonly<Record<string, string>>) {
+  const byLabel = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const byExpression = (selector.matchExpressions ?? []).every(e => {
+    const value = labels[e.key];
+    switch (e.operator) {
+      case 'In':
+        return value !== undefined && (e.values ?? []).includes(value);
+      case 'NotIn':
+        return value === undefined || !(e.values ?? []).includes(value);
+      case 'Exists':
+        return value !== undefined;
+      case 'DoesNotExist':
+        return value === undefined;
+      default:
+        return false;
+    }
+  });
+  return byLabel && byExpression;
+}
+
+interface ScrapedPod {
+  readonly ref: string;
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly containers: readonly PodContainerPorts[];
+}
+
+function endpointPort(ep: PodMetricsEndpoint): string | number | undefined {
+  return ep.port ?? ep.portNumber ?? ep.targetPort;
+}
+
+function installPods(objects: readonly Obj[]): ScrapedPod[] {
+  return workloads(objects).map(w => ({
+    ref: objectRef(w.obj),
+    namespace: w.namespace,
+    labels: w.labels,
+    containers: w.pod.containers,
+  }));
+}
+
+/** The pods among `pods` a PodMonitor discovers: in its namespaces, matching its selector. */
+function selectedBy(pm: Obj, pods: readonly ScrapedPod[]): ScrapedPod[] {
+  const selector = (get(pm, 'spec', 'selector') ?? {}) as LabelSelector;
+  const nsSelector = (get(pm, 'spec', 'namespaceSelector') ?? {}) as {
+    any?: boolean;
+    matchNames?: string[];
+  };
+  const namespaces = nsSelector.matchNames ?? [pm.metadata?.namespace ?? 'default'];
+  return pods.filter(
+    p =>
+      (nsSelector.any === true || namespaces.includes(p.namespace)) &&
+      matchesSelector(selector, p.labels),
+  );
+}
+
+/** The endpoint names a port, and every pod it scrapes declares it. */
+function endpointPortProblems(
+  ep: PodMetricsEndpoint,
+  at: string,
+  pods: readonly ScrapedPod[],
+): string[] {
+  const port = endpointPort(ep);
+  if (port === undefined) return [`${at}: no port, would scrape every port the pods declare`];
+  return pods
+    .filter(
+      p =>
+        !p.containers
+          .flatMap(c => c.ports ?? [])
+          .some(cp => (typeof port === 'string' ? cp.name === port : cp.containerPort === port)),
+    )
+    .map(p => `${at}: port ${port} is no container port of the ${p.ref}`);
+}
+
+/** The TLS Secrets the endpoint reads exist, a Job of the install writes them, or the user does. */
+function endpointSecretProblems(
+  ep: PodMetricsEndpoint,
+  at: string,
+  namespace: string,
+  objects: readonly Obj[],
+  prerequisites: readonly string[],
+): string[] {
+  const jobSecrets = secretsCreatedByJobs(objects);
+  const problems: string[] = [];
+  for (const s of [ep.tlsConfig?.ca?.secret, ep.tlsConfig?.cert?.secret]) {
+    if (s === undefined) continue;
+    const key = `${namespace}/${s.name}`;
+    const exists = find(objects, 'Secret', s.name, namespace) !== undefined;
+    if (!exists && !jobSecrets.has(key) && !prerequisites.includes(key)) {
+      problems.push(`${at}.tlsConfig: no Secret ${key}, and no Job of the install creates it`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * One PodMonitor's problems, and the pods it scrapes: those of the install it selects and those
+ * listed for it that it selects.
+ */
+function monitorProblems(
+  pm: Obj,
+  ownPods: readonly ScrapedPod[],
+  listed: readonly ScrapedPod[],
+  objects: readonly Obj[],
+  prerequisites: readonly string[],
+): { problems: string[]; selected: ScrapedPod[] } {
+  const at = objectRef(pm);
+  const selector = (get(pm, 'spec', 'selector') ?? {}) as LabelSelector;
+  const empty =
+    Object.keys(selector.matchLabels ?? {}).length === 0 &&
+    (selector.matchExpressions ?? []).length === 0;
+  if (empty) {
+    return {
+      problems: [`${at}.spec.selector: empty, would scrape every pod in scope`],
+      selected: [],
+    };
+  }
+  const listedSelected = selectedBy(pm, listed);
+  const problems = listed
+    .filter(p => !listedSelected.includes(p))
+    .map(p => `${at}.spec: does not select the ${p.ref} (namespace ${p.namespace})`);
+  const selected = [...selectedBy(pm, ownPods), ...listedSelected];
+  if (selected.length === 0) {
+    problems.push(`${at}.spec.selector: selects no pod of the install and none listed for it`);
+    return { problems, selected };
+  }
+  const endpoints = (get(pm, 'spec', 'podMetricsEndpoints') ?? []) as PodMetricsEndpoint[];
+  if (endpoints.length === 0) problems.push(`${at}.spec.podMetricsEndpoints: none`);
+  const ns = pm.metadata?.namespace ?? 'default';
+  endpoints.forEach((ep, i) => {
+    const eat = `${at}.spec.podMetricsEndpoints[${i}]`;
+    problems.push(...endpointPortProblems(ep, eat, selected));
+    problems.push(...endpointSecretProblems(ep, eat, ns, objects, prerequisites));
+  });
+  return { problems, selected };
+}
+
+/**
+ * PodMonitors scrape something: each selects pods of one of the install's workloads, or the pods
+ * outside it listed for it in `external` ("PodMonitor/namespace/name" → pods as the platforms
+ * make them, every one of which it must select), and no pod twice across PodMonitors (the series
+ * would be doubled). Each endpoint names one port, by name or number, that every selected pod
+ * declares (Prometheus drops a pod without it, and scrapes every declared port when none is
+ * named). A TLS Secret an endpoint reads exists, is written by a Job of the install, or is listed
+ * in `prerequisites` as "namespace/name".
+ */
+export function podMonitorProblems(
+  objects: readonly Obj[],
+  external: Readonly<Record<string, readonly ExternalPod[]>> = {},
+  prerequisites: readonly string[] = [],
+): string[] {
+  const problems: string[] = [];
+  const ownPods = installPods(objects);
+  const scrapedBy = new Map<string, string[]>();
+  for (const pm of objects.filter(o => o.kind === 'PodMonitor')) {
+    const at = objectRef(pm);
+    const listed = (external[at] ?? []).map(p => ({ ...p, ref: p.name }));
+    const found = monitorProblems(pm, ownPods, listed, objects, prerequisites);
+    problems.push(...found.problems);
+    for (const p of found.selected) scrapedBy.set(p.ref, [...(scrapedBy.get(p.ref) ?? []), at]);
+  }
+  for (const [pod, monitors] of scrapedBy) {
+    if (monitors.length > 1) problems.push(`${pod}: scraped by ${monitors.join(' and ')}`);
+  }
+  return problems;
+}
+
+/** Long-running workloads of the install (not Jobs) that no PodMonitor of it scrapes. */
+export function unscrapedProblems(objects: readonly Obj[]): string[] {
+  const monitors = objects.filter(o => o.kind === 'PodMonitor');
+  const servers = installPods(objects).filter(p => !/^(Job|CronJob)\//.test(p.ref));
+  return servers
+    .filter(p => !monitors.some(pm => selectedBy(pm, [p]).length > 0))
+    .map(p => `${p.ref}: no PodMonitor of the install scrapes its pods`);
 }

@@ -2,14 +2,19 @@
 // real API server: each object goes through server-side apply in dry-run mode with strict
 // field validation (unknown or misspelt fields fail), after the CRDs it needs are installed,
 // exactly as `kubectl apply -k` would send it. Then what no single object shows: references
-// that resolve, Services that select their pods, least-privilege RBAC and pod security.
+// that resolve, Services and PodMonitors that select their pods, least-privilege RBAC and pod
+// security.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { dump, load } from 'js-yaml';
-import { parseControllerConfig } from '@dilu/autoscaler/controller';
+import { AutoscalerMetrics, parseControllerConfig } from '@dilu/autoscaler/controller';
+import { PlacementServiceMetrics } from '@dilu/autoscaler/placement-service';
+import { DevicePluginMetrics } from '@dilu/device-plugin';
+import { WebhookMetrics } from '@dilu/webhook';
+import type { Registry } from 'prom-client';
 import { deleteNamespace } from '../testbed/client.js';
 import {
   applyObjects,
@@ -31,11 +36,14 @@ import {
 import {
   bindingProblems,
   labelProblems,
+  podMonitorProblems,
   podProblems,
   rbacProblems,
   referenceProblems,
   serviceProblems,
+  unscrapedProblems,
   webhookServiceProblems,
+  type ExternalPod,
 } from './checks.js';
 
 /** Namespaces the platform itself brings (the overlay's prerequisites, not part of it). */
@@ -55,6 +63,88 @@ const HOST_ACCESS: Readonly<Record<string, string>> = {
 
 /** What the user creates before installing (docs/quickstart.md, step 2). */
 const PREREQUISITES = ['dilu-system/dilu-node-agent-tls'];
+
+/**
+ * Function pods as the platforms create them (Knative's revision Deployment, faas-netes), after
+ * the webhook sized them: it labels each dilu.dev/function (docs/contracts/annotations.md; the
+ * webhook's admission tests pin the key). The runtime serves /metrics on 8080 in both
+ * (docs/contracts/runtime-metrics.md), under a different port name.
+ */
+const FUNCTION_PODS: readonly ExternalPod[] = [
+  {
+    name: 'Knative revision pod',
+    namespace: 'fns',
+    labels: {
+      'serving.knative.dev/service': 'classify',
+      'serving.knative.dev/revision': 'classify-00001',
+      'dilu.dev/function': 'knative.fns.classify-00001',
+    },
+    containers: [
+      { name: 'user-container', ports: [{ name: 'user-port', containerPort: 8080 }] },
+      {
+        name: 'queue-proxy',
+        ports: [
+          { name: 'http-queueadm', containerPort: 8022 },
+          { name: 'http-autometric', containerPort: 9090 },
+          { name: 'http-usermetric', containerPort: 9091 },
+          { name: 'queue-port', containerPort: 8012 },
+        ],
+      },
+    ],
+  },
+  {
+    name: 'OpenFaaS function pod',
+    namespace: 'openfaas-fn',
+    labels: { faas_function: 'classify', 'dilu.dev/function': 'openfaas.openfaas-fn.classify' },
+    containers: [{ name: 'classify', ports: [{ name: 'http', containerPort: 8080 }] }],
+  },
+];
+
+/** The PodMonitors each overlay ships, and the pods outside the install they are for. */
+const POD_MONITORS: Readonly<Record<string, readonly ExternalPod[]>> = {
+  'PodMonitor/dilu-system/dilu-autoscaler': [],
+  'PodMonitor/dilu-system/dilu-device-plugin': [],
+  'PodMonitor/dilu-system/dilu-functions': FUNCTION_PODS,
+  'PodMonitor/dilu-system/dilu-webhook': [],
+};
+
+/** Labels the operator and Prometheus put on every PodMonitor target. */
+const TARGET_LABELS = ['namespace', 'pod', 'container', 'endpoint', 'job', 'instance'];
+
+interface PodMonitorSpec {
+  podTargetLabels?: string[];
+  podMetricsEndpoints?: { honorLabels?: boolean; relabelings?: { targetLabel?: string }[] }[];
+}
+
+/** Target labels of a PodMonitor: the standard ones, pod labels it copies, relabelings' targets. */
+const targetLabelsOf = (spec: PodMonitorSpec): Set<string> =>
+  new Set([
+    ...TARGET_LABELS,
+    ...(spec.podTargetLabels ?? []).map(l => l.replace(/[^a-zA-Z0-9_]/g, '_')),
+    ...(spec.podMetricsEndpoints ?? []).flatMap(ep =>
+      (ep.relabelings ?? []).flatMap(r => (r.targetLabel === undefined ? [] : [r.targetLabel])),
+    ),
+  ]);
+
+/** The registries each component's /metrics serves (the autoscaler's includes placement's). */
+const EXPORTED_BY: Readonly<Record<string, () => readonly Registry[]>> = {
+  'PodMonitor/dilu-system/dilu-autoscaler': () => [
+    new AutoscalerMetrics({ defaultMetrics: false }).registry,
+    new PlacementServiceMetrics({ defaultMetrics: false }).registry,
+  ],
+  'PodMonitor/dilu-system/dilu-webhook': () => [
+    new WebhookMetrics({ defaultMetrics: false }).registry,
+  ],
+  'PodMonitor/dilu-system/dilu-device-plugin': () => [new DevicePluginMetrics().registry],
+  // The Python runtime's series carry `code` at most (docs/contracts/runtime-metrics.md).
+  'PodMonitor/dilu-system/dilu-functions': () => [],
+};
+
+/** Label names a registry's metrics declare (prom-client keeps them; its typings omit them). */
+const labelNamesOf = (registry: Registry): string[] =>
+  registry
+    .getMetricsAsArray()
+    .flatMap(m => (m as unknown as { labelNames?: readonly string[] }).labelNames ?? []);
 
 const DRY_RUN_LINE = / serverside-applied \(server dry run\)$/;
 
@@ -134,6 +224,55 @@ describeWithControlPlane('manifests/overlays on the API server', testbed => {
         ...webhookServiceProblems(objects),
         ...labelProblems(objects),
       ]).toEqual([]);
+    });
+
+    it(`${overlay}: PodMonitors scrape every component and the function pods, on ports they declare`, () => {
+      const { objects } = render(overlay);
+      expect(
+        objects
+          .filter(o => o.kind === 'PodMonitor')
+          .map(objectRef)
+          .sort(),
+      ).toEqual(Object.keys(POD_MONITORS).sort());
+      expect([
+        ...podMonitorProblems(objects, POD_MONITORS, PREREQUISITES),
+        ...unscrapedProblems(objects),
+      ]).toEqual([]);
+    });
+
+    it(`${overlay}: PodMonitors honour exported labels where, and only where, series carry target labels`, () => {
+      const found = render(overlay)
+        .objects.filter(o => o.kind === 'PodMonitor')
+        .map(pm => {
+          const ref = objectRef(pm);
+          const spec = (pm['spec'] ?? {}) as PodMonitorSpec;
+          const targetLabels = targetLabelsOf(spec);
+          const registries = EXPORTED_BY[ref]?.() ?? [];
+          return {
+            ref,
+            known: ref in EXPORTED_BY,
+            clashing: [...new Set(registries.flatMap(labelNamesOf))]
+              .filter(l => targetLabels.has(l))
+              .sort(),
+            honorLabels: (spec.podMetricsEndpoints ?? []).map(ep => ep.honorLabels === true),
+          };
+        });
+      for (const f of found) {
+        expect(f).toEqual({
+          ...f,
+          known: true,
+          honorLabels: f.honorLabels.map(() => f.clashing.length > 0),
+        });
+      }
+      // The one component whose series carry the function's namespace and pod.
+      expect(found.filter(f => f.clashing.length > 0)).toEqual([
+        {
+          ref: 'PodMonitor/dilu-system/dilu-autoscaler',
+          known: true,
+          clashing: ['namespace', 'pod'],
+          honorLabels: [true],
+        },
+      ]);
     });
 
     it(`${overlay}: RBAC and pods are least privilege`, () => {
