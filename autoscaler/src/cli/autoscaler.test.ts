@@ -1,8 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { autoscalerConfig } from './autoscaler.js';
+import { autoscalerConfig, runAutoscaler } from './autoscaler.js';
 import { main } from './main.js';
 
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -47,4 +49,40 @@ describe('dilu autoscaler', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('stops on SIGTERM while its caches cannot sync (API server unreachable)', async () => {
+    // A port that accepts connections and never answers: every list hangs or fails.
+    const silent = createServer(socket => socket.on('error', () => undefined));
+    await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    const dir = mkdtempSync(join(tmpdir(), 'dilu-autoscaler-cli-'));
+    try {
+      const kubeconfig = join(dir, 'kubeconfig');
+      writeFileSync(
+        kubeconfig,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          'clusters: [{name: c, cluster: {server: "http://127.0.0.1:' + String(port) + '"}}]',
+          'users: [{name: u, user: {token: t}}]',
+          'contexts: [{name: x, context: {cluster: c, user: u}}]',
+          'current-context: x',
+        ].join('\n'),
+      );
+      const signals = new EventEmitter();
+      const t0 = Date.now();
+      const running = runAutoscaler(
+        { kubeconfig, mode: 'knative', port: 0, logLevel: 'silent' },
+        { out: () => undefined, err: () => undefined },
+        signals,
+      );
+      await new Promise(resolve => setTimeout(resolve, 500));
+      signals.emit('SIGTERM');
+      await expect(running).resolves.toBe(0);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    } finally {
+      await new Promise(resolve => silent.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 20_000);
 });

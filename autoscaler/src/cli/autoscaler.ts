@@ -73,7 +73,16 @@ export async function runAutoscaler(
   signals.once('SIGTERM', term);
   signals.once('SIGINT', int);
   try {
-    await autoscaler.start();
+    // A signal while the caches are still syncing (say the API server is unreachable) must
+    // not wait for the sync: the pod would sit out its whole grace period and be killed.
+    const starting = autoscaler.start().then(() => 'started' as const);
+    const first = await Promise.race([starting, done]);
+    if (first !== 'started') {
+      starting.catch(() => undefined);
+      log.info('stopped before the caches synced');
+      await autoscaler.stop({ release: false });
+      return first;
+    }
     output.err(
       `dilu autoscaler (${config.mode}) as ${autoscaler.identity}, http on :${autoscaler.port() ?? '-'}`,
     );
