@@ -14,10 +14,10 @@ import {
   placedInstances,
   runtimesFollowQuotas,
   untilInstances,
-  watchQuotas,
   type QuotaWatch,
 } from './harness/checks.js';
-import { startLoad, percentile, type LoadGenerator } from './harness/load.js';
+import type { LoadGenerator } from './harness/load.js';
+import { finishRun, startDriving, type Drive } from './harness/run.js';
 import {
   decisionOf,
   functionPods,
@@ -42,6 +42,7 @@ describeWithControlPlane('e2e: Dilu on Knative, with faults', testbed => {
   let s: Scenario;
   let load: LoadGenerator;
   let quotas: QuotaWatch | undefined;
+  let drive: Drive | undefined;
   const started = Date.now();
   const seconds = (): string => `${((Date.now() - started) / 1000).toFixed(0)} s`;
 
@@ -59,27 +60,11 @@ describeWithControlPlane('e2e: Dilu on Knative, with faults', testbed => {
         'autoscaling.knative.dev/window': '10s',
       },
     });
-    load = startLoad({
-      url: () => s.target.url,
-      headers: s.target.headers,
-      body: JSON.stringify({ input: [0.5, 0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8] }),
-    });
-    quotas = watchQuotas(s);
+    drive = startDriving(s);
+    ({ load, quotas } = drive);
   }, 240_000);
 
-  afterAll(async () => {
-    await quotas?.stop();
-    const report = await load?.stop();
-    if (report !== undefined) {
-      console.log(
-        `e2e knative: ${report.sent} requests; answered ${JSON.stringify(report.answered)}; ` +
-          `failed ${JSON.stringify(report.failed)}; p50 ${percentile(report.latenciesMs, 50).toFixed(1)} ms, ` +
-          `p99 ${percentile(report.latenciesMs, 99).toFixed(1)} ms`,
-      );
-    }
-    await s?.stop();
-    console.log(`e2e knative: suite took ${seconds()} (setup ${JSON.stringify(s?.timings)})`);
-  });
+  afterAll(() => finishRun('e2e knative', s, drive, started));
 
   it('places the first instance on a GPU index, allocates it there, and its runtime follows the quota', async () => {
     load.setRate(LOW_RPS);

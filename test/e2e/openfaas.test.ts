@@ -12,10 +12,10 @@ import {
   placedInstances,
   runtimesFollowQuotas,
   untilInstances,
-  watchQuotas,
   type QuotaWatch,
 } from './harness/checks.js';
-import { percentile, startLoad, type LoadGenerator } from './harness/load.js';
+import type { LoadGenerator } from './harness/load.js';
+import { finishRun, startDriving, type Drive } from './harness/run.js';
 import { leaseHolder, replicas, scrapeText } from './harness/observe.js';
 import { FUNCTION, FUNCTION_SETTINGS, startScenario, type Scenario } from './harness/scenario.js';
 
@@ -33,6 +33,7 @@ describeWithControlPlane('e2e: Dilu on OpenFaaS, with Prometheus down', testbed 
   let s: Scenario;
   let load: LoadGenerator;
   let quotas: QuotaWatch | undefined;
+  let drive: Drive | undefined;
   const started = Date.now();
   const seconds = (): string => `${((Date.now() - started) / 1000).toFixed(0)} s`;
   const fnReplicas = (): Promise<number> => replicas(s.kc, s.namespace, FUNCTION);
@@ -48,27 +49,11 @@ describeWithControlPlane('e2e: Dilu on OpenFaaS, with Prometheus down', testbed 
       functionAnnotations: FUNCTION_SETTINGS,
       functionLabels: { 'com.openfaas.scale.down.window': '10s' },
     });
-    load = startLoad({
-      url: () => s.target.url,
-      headers: s.target.headers,
-      body: JSON.stringify({ input: [0.5, 0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8] }),
-    });
-    quotas = watchQuotas(s);
+    drive = startDriving(s);
+    ({ load, quotas } = drive);
   }, 240_000);
 
-  afterAll(async () => {
-    await quotas?.stop();
-    const report = await load?.stop();
-    if (report !== undefined) {
-      console.log(
-        `e2e openfaas: ${report.sent} requests; answered ${JSON.stringify(report.answered)}; ` +
-          `failed ${JSON.stringify(report.failed)}; p50 ${percentile(report.latenciesMs, 50).toFixed(1)} ms, ` +
-          `p99 ${percentile(report.latenciesMs, 99).toFixed(1)} ms`,
-      );
-    }
-    await s?.stop();
-    console.log(`e2e openfaas: suite took ${seconds()} (setup ${JSON.stringify(s?.timings)})`);
-  });
+  afterAll(() => finishRun('e2e openfaas', s, drive, started));
 
   it('places the first instance through the OpenFaaS webhook entry; its runtime follows the quota', async () => {
     load.setRate(LOW_RPS);

@@ -14,6 +14,9 @@ import {
 } from './observe.js';
 import type { Scenario } from './scenario.js';
 
+/** Reads a flag another closure sets (a loop's stop signal), unnarrowed. */
+const flag = (read: () => boolean): boolean => read();
+
 export interface PlacedInstance {
   readonly pod: string;
   readonly ip: string;
@@ -48,31 +51,11 @@ async function placedInstance(
   const name = pod.metadata?.name ?? '';
   const d = decisionOf(pod);
   if (d === undefined) throw new Error(`${name}: no dilu.dev/decision (not mutated)`);
-  if (pod.spec?.nodeName !== d.node)
-    throw new Error(`${name}: decided for ${d.node}, bound to ${pod.spec?.nodeName ?? '-'}`);
-  const gpuContainer = pod.spec.containers[0];
-  const limits = gpuContainer?.resources?.limits ?? {};
-  const gpuKeys = Object.keys(limits).filter(k => k.startsWith('dilu.dev/gpu'));
-  const want = [`dilu.dev/gpu${d.gpuIndex}-mem`, `dilu.dev/gpu${d.gpuIndex}-sm`];
-  if (JSON.stringify(gpuKeys.sort()) !== JSON.stringify(want)) {
-    throw new Error(`${name}: GPU resources ${gpuKeys.join(',')}, want ${want.join(',')}`);
-  }
-  if (limits[`dilu.dev/gpu${d.gpuIndex}-sm`] !== String(d.smRequest)) {
-    throw new Error(
-      `${name}: SM devices ${limits[`dilu.dev/gpu${d.gpuIndex}-sm`] ?? '-'} != decision ${d.smRequest}`,
-    );
-  }
+  checkPodMatchesDecision(name, pod, d);
   const allocation = (byNode.get(d.node) ?? []).find(a => a.pod?.name === name);
   if (allocation === undefined)
     throw new Error(`${name}: the node agent on ${d.node} has no allocation for it`);
-  if (allocation.gpuIndex !== d.gpuIndex) {
-    throw new Error(`${name}: allocated on GPU ${allocation.gpuIndex}, decided GPU ${d.gpuIndex}`);
-  }
-  if (allocation.smRequest !== d.smRequest || allocation.smLimit !== d.smLimit) {
-    throw new Error(
-      `${name}: allocation r/l ${allocation.smRequest}/${allocation.smLimit} != decision ${d.smRequest}/${d.smLimit}`,
-    );
-  }
+  checkAllocationMatchesDecision(name, allocation, d);
   const ip = pod.status?.podIP ?? '';
   const m = await runtimeMetrics(ip);
   return {
@@ -84,6 +67,36 @@ async function placedInstance(
     runtimeSmLimit: m.get('dilu_sm_limit_percent') ?? NaN,
     runtimeGeneration: m.get('dilu_quota_generation') ?? NaN,
   };
+}
+
+type Decided = NonNullable<ReturnType<typeof decisionOf>>;
+
+/** Bound where decided, asking exactly the decided GPU's SM and memory devices. */
+function checkPodMatchesDecision(name: string, pod: V1Pod, d: Decided): void {
+  if (pod.spec?.nodeName !== d.node)
+    throw new Error(`${name}: decided for ${d.node}, bound to ${pod.spec?.nodeName ?? '-'}`);
+  const limits = pod.spec.containers[0]?.resources?.limits ?? {};
+  const gpuKeys = Object.keys(limits).filter(k => k.startsWith('dilu.dev/gpu'));
+  const want = [`dilu.dev/gpu${d.gpuIndex}-mem`, `dilu.dev/gpu${d.gpuIndex}-sm`];
+  if (JSON.stringify(gpuKeys.sort()) !== JSON.stringify(want)) {
+    throw new Error(`${name}: GPU resources ${gpuKeys.join(',')}, want ${want.join(',')}`);
+  }
+  const sm = limits[`dilu.dev/gpu${d.gpuIndex}-sm`];
+  if (sm !== String(d.smRequest)) {
+    throw new Error(`${name}: SM devices ${sm ?? '-'} != decision ${d.smRequest}`);
+  }
+}
+
+/** The device plugin granted what the webhook decided: the GPU, r and l. */
+function checkAllocationMatchesDecision(name: string, a: Allocation, d: Decided): void {
+  if (a.gpuIndex !== d.gpuIndex) {
+    throw new Error(`${name}: allocated on GPU ${a.gpuIndex}, decided GPU ${d.gpuIndex}`);
+  }
+  if (a.smRequest !== d.smRequest || a.smLimit !== d.smLimit) {
+    throw new Error(
+      `${name}: allocation r/l ${a.smRequest}/${a.smLimit} != decision ${d.smRequest}/${d.smLimit}`,
+    );
+  }
 }
 
 /** Waits until `check` holds on the placed instances; returns the instances that satisfied it. */
@@ -124,6 +137,35 @@ export function runtimesFollowQuotas(instances: readonly PlacedInstance[]): bool
   );
 }
 
+/** Per node: allocatable devices minus what the pods bound there (and not finished) hold. */
+async function freeDevices(
+  core: CoreV1Api,
+  s: Scenario,
+  pods: readonly V1Pod[],
+): Promise<Map<string, Map<string, number>>> {
+  const free = new Map<string, Map<string, number>>();
+  for (const n of s.nodes) {
+    const node = await core.readNode({ name: n.name });
+    free.set(
+      n.name,
+      new Map(Object.entries(node.status?.allocatable ?? {}).map(([k, v]) => [k, Number(v)])),
+    );
+  }
+  const holding = pods.filter(
+    x =>
+      x.spec?.nodeName !== undefined &&
+      x.status?.phase !== 'Succeeded' &&
+      x.status?.phase !== 'Failed',
+  );
+  for (const p of holding) {
+    const f = free.get(p.spec?.nodeName ?? '');
+    for (const [k, v] of Object.entries(p.spec?.containers[0]?.resources?.limits ?? {})) {
+      if (f?.has(k) === true) f.set(k, (f.get(k) ?? 0) - Number(v));
+    }
+  }
+  return free;
+}
+
 /**
  * No pod of the install is left Pending although a node could take it: for each Pending pod,
  * no node has, on one GPU, the SM and memory devices it asks for free (allocatable minus what
@@ -134,25 +176,7 @@ export async function pendingThatFit(s: Scenario): Promise<string[]> {
   const pods = (await core.listNamespacedPod({ namespace: s.namespace })).items;
   const pending = pods.filter(p => p.status?.phase === 'Pending' && p.spec?.nodeName === undefined);
   if (pending.length === 0) return [];
-  const free = new Map<string, Map<string, number>>();
-  for (const n of s.nodes) {
-    const node = await core.readNode({ name: n.name });
-    free.set(
-      n.name,
-      new Map(Object.entries(node.status?.allocatable ?? {}).map(([k, v]) => [k, Number(v)])),
-    );
-  }
-  for (const p of pods.filter(
-    x =>
-      x.spec?.nodeName !== undefined &&
-      x.status?.phase !== 'Succeeded' &&
-      x.status?.phase !== 'Failed',
-  )) {
-    const f = free.get(p.spec?.nodeName ?? '');
-    for (const [k, v] of Object.entries(p.spec?.containers[0]?.resources?.limits ?? {})) {
-      if (f?.has(k) === true) f.set(k, (f.get(k) ?? 0) - Number(v));
-    }
-  }
+  const free = await freeDevices(core, s, pods);
   return pending
     .filter(p => {
       const d = decisionOf(p);
@@ -187,23 +211,29 @@ export interface QuotaWatch {
   stop(): Promise<void>;
 }
 
+/** One reading of every node agent: the quota of each of the scenario's pods, now. */
+async function sampleQuotas(s: Scenario, samples: QuotaSample[]): Promise<void> {
+  const atMs = Date.now();
+  for (const p of s.plugins) {
+    try {
+      for (const a of await nodeAgentAllocations(p.agentUrl, s.agentAuth)) {
+        if (a.pod !== null && a.pod.namespace === s.namespace)
+          samples.push({ atMs, pod: a.pod.name, quota: a.quota });
+      }
+    } catch {
+      // An agent restarting or busy: the next second reads it again.
+    }
+  }
+}
+
 /** Reads every node agent once a second and keeps each allocation's quota over time. */
 export function watchQuotas(s: Scenario): QuotaWatch {
   const samples: QuotaSample[] = [];
   let stopped = false;
   const loop = (async () => {
-    while (!stopped) {
-      const atMs = Date.now();
-      for (const p of s.plugins) {
-        try {
-          for (const a of await nodeAgentAllocations(p.agentUrl, s.agentAuth)) {
-            if (a.pod !== null && a.pod.namespace === s.namespace)
-              samples.push({ atMs, pod: a.pod.name, quota: a.quota });
-          }
-        } catch {
-          // An agent restarting or busy: the next second reads it again.
-        }
-      }
+    // Set by stop() from outside this loop, so it is read through a call.
+    while (!flag(() => stopped)) {
+      await sampleQuotas(s, samples);
       await new Promise(r => setTimeout(r, 1000));
     }
   })();

@@ -10,6 +10,7 @@ import {
   type KubeConfig,
   type V1Container,
   type V1PodSpec,
+  type V1Volume,
 } from '@kubernetes/client-node';
 import { dump, load } from 'js-yaml';
 import { freePort } from '../../testbed/ports.js';
@@ -72,32 +73,52 @@ export async function materializeVolumes(
     const v = pod.volumes?.find(x => x.name === m.name);
     const local = join(dir, m.name);
     mkdirSync(local, { recursive: true });
-    if (v?.secret?.secretName !== undefined) {
-      const s = await core.readNamespacedSecret({ name: v.secret.secretName, namespace });
-      for (const [k, b64] of Object.entries(s.data ?? {})) {
-        writeFileSync(join(local, k), Buffer.from(b64, 'base64'), { mode: 0o600 });
-      }
-    } else if (v?.projected !== undefined) {
-      for (const source of v.projected.sources ?? []) {
-        const t = source.serviceAccountToken;
-        if (t === undefined) continue;
-        const audiences = t.audience === undefined ? [] : [t.audience];
-        writeFileSync(
-          join(local, t.path),
-          await serviceAccountToken(admin, namespace, sa, audiences),
-        );
-      }
-    } else if (v?.configMap?.name !== undefined) {
-      try {
-        const cm = await core.readNamespacedConfigMap({ name: v.configMap.name, namespace });
-        for (const [k, text] of Object.entries(cm.data ?? {})) writeFileSync(join(local, k), text);
-      } catch (err) {
-        if (v.configMap.optional !== true) throw err;
-      }
-    }
+    if (v !== undefined) await writeVolume({ admin, core, namespace, sa }, v, local);
     out.set(m.mountPath, local);
   }
   return out;
+}
+
+/** One volume's files, as the kubelet writes them: Secret, projected token or ConfigMap. */
+async function writeVolume(
+  ctx: { admin: KubeConfig; core: CoreV1Api; namespace: string; sa: string },
+  v: V1Volume,
+  local: string,
+): Promise<void> {
+  const { admin, core, namespace, sa } = ctx;
+  if (v.secret?.secretName !== undefined) {
+    const s = await core.readNamespacedSecret({ name: v.secret.secretName, namespace });
+    for (const [k, b64] of Object.entries(s.data ?? {})) {
+      writeFileSync(join(local, k), Buffer.from(b64, 'base64'), { mode: 0o600 });
+    }
+  } else if (v.projected !== undefined) {
+    for (const source of v.projected.sources ?? []) {
+      const t = source.serviceAccountToken;
+      if (t === undefined) continue;
+      const audiences = t.audience === undefined ? [] : [t.audience];
+      writeFileSync(
+        join(local, t.path),
+        await serviceAccountToken(admin, namespace, sa, audiences),
+      );
+    }
+  } else if (v.configMap?.name !== undefined) {
+    await writeConfigMap(core, namespace, v.configMap.name, v.configMap.optional === true, local);
+  }
+}
+
+async function writeConfigMap(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+  optional: boolean,
+  local: string,
+): Promise<void> {
+  try {
+    const cm = await core.readNamespacedConfigMap({ name, namespace });
+    for (const [k, text] of Object.entries(cm.data ?? {})) writeFileSync(join(local, k), text);
+  } catch (err) {
+    if (!optional) throw err;
+  }
 }
 
 /** Rewrites every argument or value that lies under a mount path to the local folder. */

@@ -54,24 +54,18 @@ export function processContainer(
   };
 }
 
+/** Downward-API fields the emulation serves (the pod's own IP stands for the host's too). */
 function fieldValue(pod: V1Pod, path: string, podIp: string, nodeName: string): string {
-  switch (path) {
-    case 'metadata.name':
-      return pod.metadata?.name ?? '';
-    case 'metadata.namespace':
-      return pod.metadata?.namespace ?? '';
-    case 'metadata.uid':
-      return pod.metadata?.uid ?? '';
-    case 'spec.nodeName':
-      return nodeName;
-    case 'spec.serviceAccountName':
-      return pod.spec?.serviceAccountName ?? '';
-    case 'status.podIP':
-    case 'status.hostIP':
-      return podIp;
-    default:
-      return '';
-  }
+  const fields: Record<string, string | undefined> = {
+    'metadata.name': pod.metadata?.name,
+    'metadata.namespace': pod.metadata?.namespace,
+    'metadata.uid': pod.metadata?.uid,
+    'spec.nodeName': nodeName,
+    'spec.serviceAccountName': pod.spec?.serviceAccountName,
+    'status.podIP': podIp,
+    'status.hostIP': podIp,
+  };
+  return fields[path] ?? '';
 }
 
 /**

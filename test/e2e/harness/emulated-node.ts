@@ -31,6 +31,9 @@ import { statusCodeOf } from '../../testbed/client.js';
 import { request } from 'node:http';
 import { containerEnv, type ContainerRuntime, type RunningContainer } from './containers.js';
 
+/** Reads a flag another closure sets (a loop's stop signal), unnarrowed. */
+const flag = (read: () => boolean): boolean => read();
+
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const DILU_RESOURCE = /^dilu\.dev\/gpu\d+-(sm|mem)$/;
 
@@ -410,6 +413,60 @@ export async function startEmulatedNode(opts: EmulatedNodeOptions): Promise<Emul
     log(`${opts.name}: pod ${key} stopped`);
   };
 
+  // A pod being deleted: stop what runs for it, or remove it at once when nothing does.
+  const syncDeleted = (
+    pod: V1Pod,
+    key: string,
+    rec: PodRecord | undefined,
+  ): Promise<void> | undefined => {
+    if (rec !== undefined) {
+      if (rec.terminating) return undefined;
+      return stopPod(key, rec, pod.metadata?.deletionGracePeriodSeconds ?? 30);
+    }
+    return core
+      .deleteNamespacedPod({
+        name: pod.metadata?.name ?? '',
+        namespace: pod.metadata?.namespace ?? '',
+        gracePeriodSeconds: 0,
+      })
+      .then(
+        () => undefined,
+        () => undefined,
+      );
+  };
+
+  // Probes every second, as periodSeconds: 1 asks (the kubelet's shortest period).
+  const syncReadiness = (rec: PodRecord): Promise<void> | undefined => {
+    if (Date.now() - rec.probedAt < 1000) return undefined;
+    rec.probedAt = Date.now();
+    return probeReady(rec).then(async ready => {
+      if (ready === rec.ready) return;
+      rec.ready = ready;
+      await writePodStatus(rec, {
+        conditions: [
+          condition('PodScheduled', true),
+          condition('Initialized', true),
+          condition('ContainersReady', ready),
+          condition('Ready', ready),
+        ],
+        containerStatuses: containerStatuses(rec, ready),
+      });
+    });
+  };
+
+  const syncPod = (pod: V1Pod, key: string): Promise<void> | undefined => {
+    const rec = records.get(key);
+    if (rec !== undefined && rec.pod.metadata?.uid !== pod.metadata?.uid) return undefined;
+    if (pod.metadata?.deletionTimestamp !== undefined) return syncDeleted(pod, key, rec);
+    if (rec === undefined) {
+      const pending = pod.status?.phase === 'Pending' || pod.status?.phase === undefined;
+      return pending ? startPod(pod) : undefined;
+    }
+    if (rec.failed !== undefined || rec.terminating) return undefined;
+    rec.pod = pod;
+    return syncReadiness(rec);
+  };
+
   // One pass of the kubelet's sync loop: start new pods, follow readiness, stop deleted ones.
   const syncPods = async (): Promise<void> => {
     const list = await core.listPodForAllNamespaces({
@@ -420,52 +477,8 @@ export async function startEmulatedNode(opts: EmulatedNodeOptions): Promise<Emul
     for (const pod of list.items) {
       const key = podKey(pod);
       seen.add(key);
-      const rec = records.get(key);
-      if (rec !== undefined && rec.pod.metadata?.uid !== pod.metadata?.uid) continue;
-      if (pod.metadata?.deletionTimestamp !== undefined) {
-        if (rec !== undefined && !rec.terminating) {
-          work.push(stopPod(key, rec, pod.metadata.deletionGracePeriodSeconds ?? 30));
-        } else if (rec === undefined) {
-          work.push(
-            core
-              .deleteNamespacedPod({
-                name: pod.metadata.name ?? '',
-                namespace: pod.metadata.namespace ?? '',
-                gracePeriodSeconds: 0,
-              })
-              .then(
-                () => undefined,
-                () => undefined,
-              ),
-          );
-        }
-        continue;
-      }
-      if (rec === undefined) {
-        if (pod.status?.phase === 'Pending' || pod.status?.phase === undefined)
-          work.push(startPod(pod));
-        continue;
-      }
-      if (rec.failed !== undefined || rec.terminating) continue;
-      rec.pod = pod;
-      // Probes every second, as periodSeconds: 1 asks (the kubelet's shortest period).
-      if (Date.now() - rec.probedAt < 1000) continue;
-      rec.probedAt = Date.now();
-      work.push(
-        probeReady(rec).then(async ready => {
-          if (ready === rec.ready) return;
-          rec.ready = ready;
-          await writePodStatus(rec, {
-            conditions: [
-              condition('PodScheduled', true),
-              condition('Initialized', true),
-              condition('ContainersReady', ready),
-              condition('Ready', ready),
-            ],
-            containerStatuses: containerStatuses(rec, ready),
-          });
-        }),
-      );
+      const w = syncPod(pod, key);
+      if (w !== undefined) work.push(w);
     }
     // Gone from the API without passing through deletion here (force-deleted): stop at once.
     for (const [key, rec] of records) {
@@ -477,7 +490,8 @@ export async function startEmulatedNode(opts: EmulatedNodeOptions): Promise<Emul
   let leaseAt = Date.now();
   let statusAt = Date.now();
   const loop = (async () => {
-    while (!stopped) {
+    // Set by stop() from outside this loop, so it is read through a call.
+    while (!flag(() => stopped)) {
       try {
         await syncPods();
         await postStatus(Date.now() - statusAt > 30_000);

@@ -20,6 +20,9 @@ import {
 import { QUEUE_PROXY_IMAGE } from './runtimes.js';
 import type { StackFunction } from './functions.js';
 
+/** Reads a flag another closure sets (a loop's stop signal), unnarrowed. */
+const flag = (read: () => boolean): boolean => read();
+
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 export interface KnativeFunction {
@@ -223,7 +226,8 @@ export function startSksReconciler(kc: KubeConfig, namespace: string): { stop():
   const custom = kc.makeApiClient(CustomObjectsApi);
   let stopped = false;
   const loop = (async () => {
-    while (!stopped) {
+    // Set by stop() from outside this loop, so it is read through a call.
+    while (!flag(() => stopped)) {
       try {
         const list = (await custom.listNamespacedCustomObject({
           group: 'networking.internal.knative.dev',
@@ -303,7 +307,7 @@ export async function deployOpenFaasFunction(
                 ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
                 env: Object.entries(fn.environment).map(([k, v]) => ({
                   name: k,
-                  value: String(v),
+                  value: v,
                 })),
                 readinessProbe: { httpGet: { path: '/_/health', port: 8080 }, periodSeconds: 2 },
                 livenessProbe: { httpGet: { path: '/_/health', port: 8080 }, periodSeconds: 2 },

@@ -8,6 +8,9 @@ import { createServer, request, Agent, type IncomingMessage, type Server } from 
 import type { AddressInfo } from 'node:net';
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 
+/** Reads a flag another closure sets (a loop's stop signal), unnarrowed. */
+const flag = (read: () => boolean): boolean => read();
+
 export interface Route {
   /** Name in metrics and reports. */
   readonly name: string;
@@ -95,7 +98,8 @@ export async function startRouter(opts: {
   };
   await refresh();
   const poll = (async () => {
-    while (!closed) {
+    // Set by stop() from outside this loop, so it is read through a call.
+    while (!flag(() => closed)) {
       await new Promise(r => setTimeout(r, 200));
       await refresh().catch(() => undefined);
     }

@@ -17,7 +17,12 @@ import { loadProfile, toFunctionProfileResource } from '@dilu/autoscaler';
 import type { TestbedConnection } from '../../testbed/control-plane.js';
 import { applyObjects } from '../../testbed/crds.js';
 import { waitFor } from '../../testbed/readiness.js';
-import { REPO_ROOT, type ManifestObject, type OverlayName } from '../../testbed/tools.js';
+import {
+  REPO_ROOT,
+  type ManifestObject,
+  type OverlayName,
+  type Rendered,
+} from '../../testbed/tools.js';
 import {
   autoscalerReplica,
   freePort,
@@ -114,6 +119,160 @@ const A100 = (i: number) => ({
   memoryMiB: 81920,
 });
 
+/** Two emulated GPU nodes (two A100s each), each with the install's device plugin. */
+async function startGpuNodes(o: {
+  kc: KubeConfig;
+  overlay: OverlayName;
+  dir: string;
+  runtime: Parameters<typeof startEmulatedNode>[0]['runtime'];
+  log: (line: string) => void;
+  rendered: Rendered;
+  pluginKubeconfig: string;
+  stoppers: (() => Promise<void>)[];
+  /** Names the nodes apart from other runs' on the same control plane. */
+  suffix: string;
+}): Promise<{ nodes: EmulatedNode[]; plugins: DevicePluginProcess[] }> {
+  const { kc, overlay, dir, runtime, log, stoppers, suffix } = o;
+  // Each node's pods get addresses in their own 127.x.y.0/24.
+  const a = randomInt(64, 250);
+  const b = randomInt(1, 120) * 2;
+  const nodes: EmulatedNode[] = [];
+  const plugins: DevicePluginProcess[] = [];
+  for (const [i, prefix] of [`127.${a}.${b}`, `127.${a}.${b + 1}`].entries()) {
+    const name = `gpu-${overlay}-${suffix}-${i}`;
+    const node = await startEmulatedNode({
+      kc,
+      name,
+      prefix,
+      dir: join(dir, `n${i}`),
+      runtime,
+      labels: { 'dilu.dev/e2e': overlay },
+      log,
+    });
+    nodes.push(node);
+    stoppers.push(() => node.stop());
+    const plugin = await startDevicePluginComponent({
+      admin: kc,
+      rendered: o.rendered,
+      dir: join(dir, `p${i}`),
+      node,
+      gpus: [A100(0), A100(1)],
+      kubeconfig: o.pluginKubeconfig,
+    });
+    plugins.push(plugin);
+    stoppers.push(() => plugin.stop());
+  }
+  const core = kc.makeApiClient(CoreV1Api);
+  await waitFor(
+    'nodes advertise what the device plugins registered',
+    async () => {
+      for (const n of nodes) {
+        const node = await core.readNode({ name: n.name });
+        const alloc = node.status?.allocatable ?? {};
+        if (alloc['dilu.dev/gpu0-sm'] !== '100' || alloc['dilu.dev/gpu1-mem'] !== '320')
+          return false;
+        if (node.metadata?.annotations?.['dilu.dev/memory-unit-mib'] !== '256') return false;
+      }
+      return true;
+    },
+    { timeoutMs: 60_000 },
+  );
+  return { nodes, plugins };
+}
+
+/** The function, deployed the platform's way; where its requests go and how its pods are found. */
+async function deployFunction(o: {
+  kc: KubeConfig;
+  overlay: OverlayName;
+  namespace: string;
+  image: string;
+  examples: ReturnType<typeof templateExamples>;
+  gatewayUrl: string | undefined;
+  functionAnnotations: Readonly<Record<string, string>> | undefined;
+  functionLabels: Readonly<Record<string, string>> | undefined;
+  stoppers: (() => Promise<void>)[];
+}): Promise<{
+  knative: KnativeFunction | undefined;
+  ingress: KnativeIngress | undefined;
+  target: Scenario['target'];
+  podSelector: string;
+}> {
+  const { kc, overlay, namespace, image } = o;
+  const stack = o.examples.stack[FUNCTION];
+  if (stack === undefined) throw new Error(`templates/README.md's stack.yaml has no ${FUNCTION}`);
+  let knative: KnativeFunction | undefined;
+  let ingress: KnativeIngress | undefined;
+  let target: Scenario['target'];
+  let podSelector: string;
+  if (overlay === 'knative') {
+    const sks = startSksReconciler(kc, namespace);
+    o.stoppers.push(() => sks.stop());
+    knative = await deployKnativeService(kc, {
+      namespace,
+      service: FUNCTION,
+      image,
+      annotations: {
+        ...o.examples.func.deploy.annotations,
+        'autoscaling.knative.dev/class': KNATIVE_CLASS,
+        'autoscaling.knative.dev/min-scale': '1',
+        ...o.functionAnnotations,
+      },
+    });
+    const k = knative;
+    ingress = await startKnativeIngress({
+      kc,
+      services: [{ service: FUNCTION, namespace, revision: k.revision }],
+    });
+    const ing = ingress;
+    o.stoppers.push(() => ing.close());
+    target = { url: `${ing.url}/`, headers: { host: ing.host(FUNCTION, namespace) } };
+    podSelector = `serving.knative.dev/revision=${k.revision}`;
+  } else {
+    await deployOpenFaasFunction(kc, {
+      namespace,
+      name: FUNCTION,
+      fn: {
+        ...stack,
+        labels: { ...stack.labels, ...o.functionLabels },
+        annotations: { ...stack.annotations, ...o.functionAnnotations },
+      },
+    });
+    target = { url: `${o.gatewayUrl ?? ''}/function/${FUNCTION}`, headers: {} };
+    podSelector = `faas_function=${FUNCTION}`;
+  }
+  return { knative, ingress, target, podSelector };
+}
+
+/** A real Prometheus scraping the jobs and evaluating the install's PrometheusRules. */
+async function startScenarioPrometheus(o: {
+  dir: string;
+  rendered: Rendered;
+  jobs: ScrapeJob[];
+}): Promise<Awaited<ReturnType<typeof startPrometheus>>> {
+  if (!prometheusAvailable())
+    throw new Error("prometheus not found: install Debian's prometheus package");
+  const ruleGroups = o.rendered.objects
+    .filter(x => x.kind === 'PrometheusRule')
+    .flatMap(x => (x['spec'] as { groups?: unknown[] } | undefined)?.groups ?? []);
+  return startPrometheus({ dir: join(o.dir, 'prometheus'), jobs: o.jobs, ruleGroups });
+}
+
+/** What the scenario's Prometheus scrapes: the autoscaler replicas, device plugins, gateway. */
+function scrapeJobs(
+  autoscalerPorts: readonly number[],
+  plugins: readonly DevicePluginProcess[],
+  gatewayTarget: string | undefined,
+): ScrapeJob[] {
+  return [
+    { job: 'dilu-autoscaler', targets: autoscalerPorts.map(p => `127.0.0.1:${p}`) },
+    {
+      job: 'dilu-device-plugin',
+      targets: plugins.map(p => p.opsUrl.replace(/^http:\/\//, '')),
+    },
+    ...(gatewayTarget === undefined ? [] : [{ job: 'openfaas-gateway', targets: [gatewayTarget] }]),
+  ];
+}
+
 /** FunctionProfile `classify` from the bundled ResNet152 A100 measurements (Dilu authors). */
 export function classifyProfile(namespace: string): ManifestObject {
   const profile = loadProfile(PROFILE_CSV);
@@ -126,7 +285,7 @@ export function classifyProfile(namespace: string): ManifestObject {
   return {
     ...resource,
     metadata: { ...resource.metadata, namespace },
-  } as unknown as ManifestObject;
+  };
 }
 
 export async function startScenario(opts: {
@@ -212,50 +371,18 @@ export async function startScenario(opts: {
 
     // 4. Two GPU nodes, each with the real device plugin.
     t = Date.now();
-    const a = randomInt(64, 250);
-    const b = randomInt(1, 120) * 2;
-    const nodes: EmulatedNode[] = [];
-    const plugins: DevicePluginProcess[] = [];
     const suffix = randomBytes(2).toString('hex');
-    for (const [i, prefix] of [`127.${a}.${b}`, `127.${a}.${b + 1}`].entries()) {
-      const name = `gpu-${overlay}-${suffix}-${i}`;
-      const node = await startEmulatedNode({
-        kc,
-        name,
-        prefix,
-        dir: join(dir, `n${i}`),
-        runtime,
-        labels: { 'dilu.dev/e2e': overlay },
-        log,
-      });
-      nodes.push(node);
-      stoppers.push(() => node.stop());
-      const plugin = await startDevicePluginComponent({
-        admin: kc,
-        rendered: installed.rendered,
-        dir: join(dir, `p${i}`),
-        node,
-        gpus: [A100(0), A100(1)],
-        kubeconfig: pluginId.kubeconfigFile,
-      });
-      plugins.push(plugin);
-      stoppers.push(() => plugin.stop());
-    }
-    const core = kc.makeApiClient(CoreV1Api);
-    await waitFor(
-      'nodes advertise what the device plugins registered',
-      async () => {
-        for (const n of nodes) {
-          const node = await core.readNode({ name: n.name });
-          const alloc = node.status?.allocatable ?? {};
-          if (alloc['dilu.dev/gpu0-sm'] !== '100' || alloc['dilu.dev/gpu1-mem'] !== '320')
-            return false;
-          if (node.metadata?.annotations?.['dilu.dev/memory-unit-mib'] !== '256') return false;
-        }
-        return true;
-      },
-      { timeoutMs: 60_000 },
-    );
+    const { nodes, plugins } = await startGpuNodes({
+      suffix,
+      kc,
+      overlay,
+      dir,
+      runtime,
+      log,
+      rendered: installed.rendered,
+      pluginKubeconfig: pluginId.kubeconfigFile,
+      stoppers,
+    });
     mark('nodes', t);
     log('nodes Ready with GPU resources from the device plugins');
 
@@ -267,22 +394,11 @@ export async function startScenario(opts: {
         ? await startOpenFaasGateway({ kc, namespace: 'openfaas-fn', functions: [FUNCTION] })
         : undefined;
     if (gateway !== undefined) stoppers.push(() => gateway.close());
-    if (!prometheusAvailable())
-      throw new Error("prometheus not found: install Debian's prometheus package");
-    const jobs: ScrapeJob[] = [
-      { job: 'dilu-autoscaler', targets: ports.map(p => `127.0.0.1:${p}`) },
-      {
-        job: 'dilu-device-plugin',
-        targets: plugins.map(p => p.opsUrl.replace(/^http:\/\//, '')),
-      },
-      ...(gateway === undefined
-        ? []
-        : [{ job: 'openfaas-gateway', targets: [gateway.metricsTarget] }]),
-    ];
-    const ruleGroups = installed.rendered.objects
-      .filter(o => o.kind === 'PrometheusRule')
-      .flatMap(o => (o['spec'] as { groups?: unknown[] } | undefined)?.groups ?? []);
-    const prometheus = await startPrometheus({ dir: join(dir, 'prometheus'), jobs, ruleGroups });
+    const prometheus = await startScenarioPrometheus({
+      dir,
+      rendered: installed.rendered,
+      jobs: scrapeJobs(ports, plugins, gateway?.metricsTarget),
+    });
     stoppers.push(() => prometheus.stop());
 
     const autoscalers: AutoscalerReplica[] = [];
@@ -327,6 +443,7 @@ export async function startScenario(opts: {
 
     // 6. The function's namespace and profile, then the function, the platform's way.
     t = Date.now();
+    const core = kc.makeApiClient(CoreV1Api);
     const namespace = overlay === 'openfaas' ? 'openfaas-fn' : `fns-${suffix}`;
     await applyObjects(kc, [
       {
@@ -340,46 +457,17 @@ export async function startScenario(opts: {
       mergePatch,
     );
     await applyObjects(kc, [classifyProfile(namespace)]);
-    let knative: KnativeFunction | undefined;
-    let ingress: KnativeIngress | undefined;
-    let target: Scenario['target'];
-    let podSelector: string;
-    if (overlay === 'knative') {
-      const sks = startSksReconciler(kc, namespace);
-      stoppers.push(() => sks.stop());
-      knative = await deployKnativeService(kc, {
-        namespace,
-        service: FUNCTION,
-        image,
-        annotations: {
-          ...examples.func.deploy.annotations,
-          'autoscaling.knative.dev/class': KNATIVE_CLASS,
-          'autoscaling.knative.dev/min-scale': '1',
-          ...opts.functionAnnotations,
-        },
-      });
-      const k = knative;
-      ingress = await startKnativeIngress({
-        kc,
-        services: [{ service: FUNCTION, namespace, revision: k.revision }],
-      });
-      const ing = ingress;
-      stoppers.push(() => ing.close());
-      target = { url: `${ing.url}/`, headers: { host: ing.host(FUNCTION, namespace) } };
-      podSelector = `serving.knative.dev/revision=${k.revision}`;
-    } else {
-      await deployOpenFaasFunction(kc, {
-        namespace,
-        name: FUNCTION,
-        fn: {
-          ...stack,
-          labels: { ...stack.labels, ...opts.functionLabels },
-          annotations: { ...stack.annotations, ...opts.functionAnnotations },
-        },
-      });
-      target = { url: `${gateway?.url ?? ''}/function/${FUNCTION}`, headers: {} };
-      podSelector = `faas_function=${FUNCTION}`;
-    }
+    const { knative, ingress, target, podSelector } = await deployFunction({
+      kc,
+      overlay,
+      namespace,
+      image,
+      examples,
+      gatewayUrl: gateway?.url,
+      functionAnnotations: opts.functionAnnotations,
+      functionLabels: opts.functionLabels,
+      stoppers,
+    });
     mark('function', t);
     log(`function ${namespace}/${FUNCTION} deployed`);
 

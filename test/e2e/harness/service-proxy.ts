@@ -5,6 +5,9 @@
 import { createServer, request, Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** Reads a flag another closure sets (a loop's stop signal), unnarrowed. */
+const flag = (read: () => boolean): boolean => read();
+
 export interface ServiceProxy {
   readonly url: string;
   /** The backends that passed their last readiness probe. */
@@ -41,7 +44,8 @@ export async function startServiceProxy(opts: {
   };
   await refresh();
   const loop = (async () => {
-    while (!closed) {
+    // Set by stop() from outside this loop, so it is read through a call.
+    while (!flag(() => closed)) {
       await new Promise(r => setTimeout(r, opts.periodMs ?? 250));
       await refresh();
     }
