@@ -123,6 +123,10 @@ describeWithControlPlane('e2e: Dilu on Knative, with faults', testbed => {
   });
 
   it('fault: the webhook restarts while pods are created; creation fails closed, then resumes mutated', async () => {
+    // More than one instance reaches: the autoscaler keeps two or more through the fault, so
+    // the ReplicaSet must replace the deleted pod (at HIGH_RPS the keep-alive may end during
+    // the fault and the function shrink to one instance, and nothing would be created).
+    load.setRate(2 * HIGH_RPS);
     const core = s.kc.makeApiClient(CoreV1Api);
     const before = (await functionPods(s.kc, s.namespace, s.podSelector)).filter(isReady);
     expect(before.length).toBeGreaterThan(1);

@@ -82,6 +82,8 @@ export const KNATIVE_CLASS = 'ie.autoscaling.dilu.dev';
 export const FUNCTION_SETTINGS: Readonly<Record<string, string>> = {
   'dilu.dev/slo-ms': '300',
   'dilu.dev/batch': '1',
+  // The remembered peak fades in seconds, not minutes, so a suite sees the scale-in.
+  'dilu.dev/burst-half-life': '5',
 };
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
