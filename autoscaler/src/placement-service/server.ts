@@ -1,11 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Informer, KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { CoreV1Api, makeInformer } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { PlacerKind } from '../placement/index.js';
 import { createPlacementApp } from './app.js';
 import type { NodeObject, PodObject } from './kube-objects.js';
+import { keepInformerRunning } from '../controller/kube/keep-informer-running.js';
 import { PlacementServiceMetrics } from './metrics.js';
 import { FUNCTION_LABEL } from './pod-placement.js';
 import type { PlacementService } from './service.js';
@@ -31,49 +32,6 @@ export interface RunningPlacementServer {
 }
 
 type K8sObject = KubernetesObject & NodeObject & PodObject;
-
-/**
- * Starts an informer and keeps it running (client-node 1.x stops one on most watch errors):
- * restarted with capped exponential backoff; `onSynced` after each full list.
- */
-function keepRunning(
-  informer: Informer<K8sObject>,
-  what: string,
-  log: Logger,
-  onSynced: () => void,
-): () => Promise<void> {
-  let stopped = false;
-  let delay = 1000;
-  let timer: NodeJS.Timeout | undefined;
-  const start = (): void => {
-    informer.start().then(
-      () => {
-        delay = 1000;
-        onSynced();
-      },
-      (err: unknown) => {
-        log.warn({ err, informer: what }, 'informer failed to list; retrying');
-        schedule();
-      },
-    );
-  };
-  const schedule = (): void => {
-    if (stopped) return;
-    clearTimeout(timer);
-    timer = setTimeout(start, delay);
-    delay = Math.min(delay * 2, 30_000);
-  };
-  informer.on('error', (err: unknown) => {
-    log.warn({ err, informer: what }, 'informer watch failed; restarting');
-    schedule();
-  });
-  start();
-  return async () => {
-    stopped = true;
-    clearTimeout(timer);
-    await informer.stop();
-  };
-}
 
 export interface PlacementClusterOptions {
   readonly kubeConfig: KubeConfig;
@@ -139,10 +97,10 @@ export function watchPlacementCluster(options: PlacementClusterOptions): Placeme
   });
   // Nodes first: pods placed before their node is known wait for it, but listing nodes first
   // places them at once.
-  const stopNodes = keepRunning(nodes, 'nodes', log, () => {
+  const nodesInformer = keepInformerRunning(nodes, 'nodes', log, () => {
     synced.nodes = true;
   });
-  const stopPods = keepRunning(pods, 'pods', log, () => {
+  const podsInformer = keepInformerRunning(pods, 'pods', log, () => {
     synced.pods = true;
   });
   const expiry = setInterval(() => {
@@ -156,7 +114,7 @@ export function watchPlacementCluster(options: PlacementClusterOptions): Placeme
     notReady: () => [...(synced.nodes ? [] : ['nodes']), ...(synced.pods ? [] : ['pods'])],
     async stop() {
       clearInterval(expiry);
-      await Promise.all([stopNodes(), stopPods()]);
+      await Promise.all([nodesInformer.stop(), podsInformer.stop()]);
     },
   };
 }

@@ -1,8 +1,8 @@
-import type { Informer, KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { AppsV1Api, CustomObjectsApi, makeInformer } from '@kubernetes/client-node';
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { FunctionProfile, ProfileRecommendation } from '@dilu/autoscaler';
-import { functionProfileFromObject } from '@dilu/autoscaler';
+import { functionProfileFromObject, keepInformerRunning } from '@dilu/autoscaler';
 import type { Logger } from 'pino';
 import type { InstanceDecisionStore } from '../instance-decisions/instance-decision.js';
 import {
@@ -15,52 +15,6 @@ import type { ProfileStore } from '../profiles/profile-store.js';
 
 export interface Stoppable {
   stop(): Promise<void>;
-}
-
-/**
- * Starts an informer and keeps it running: client-node 1.x stops an informer on any watch error
- * other than 410, so it is restarted with capped exponential backoff. `onSynced` runs after the
- * first full list.
- */
-function keepRunning<T extends KubernetesObject>(
-  informer: Informer<T>,
-  what: string,
-  log: Logger,
-  onSynced: () => void,
-): Stoppable {
-  let stopped = false;
-  let delay = 1000;
-  let timer: NodeJS.Timeout | undefined;
-  const start = (): void => {
-    informer.start().then(
-      () => {
-        delay = 1000;
-        onSynced();
-      },
-      (err: unknown) => {
-        log.warn({ err, informer: what }, 'informer failed to list; retrying');
-        schedule();
-      },
-    );
-  };
-  const schedule = (): void => {
-    if (stopped) return;
-    clearTimeout(timer);
-    timer = setTimeout(start, delay);
-    delay = Math.min(delay * 2, 30_000);
-  };
-  informer.on('error', (err: unknown) => {
-    log.warn({ err, informer: what }, 'informer watch failed; restarting');
-    schedule();
-  });
-  start();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await informer.stop();
-    },
-  };
 }
 
 interface ProfileObject extends KubernetesObject {
@@ -103,7 +57,7 @@ export function startProfileInformer(
     store.delete(obj.metadata?.namespace, obj.metadata?.name ?? '');
     metrics.setProfileCount(store.size());
   });
-  return keepRunning(informer, 'functionprofiles', log, () => {
+  return keepInformerRunning(informer, 'functionprofiles', log, () => {
     store.markReady();
   });
 }
@@ -154,7 +108,7 @@ export function startInstanceDecisionInformers(
       store.set(d.metadata?.namespace ?? '', d.metadata?.name ?? '', undefined);
     });
     let counted = false;
-    return keepRunning(informer, `deployments(${labelSelector})`, log, () => {
+    return keepInformerRunning(informer, `deployments(${labelSelector})`, log, () => {
       if (!counted) {
         counted = true;
         synced++;
