@@ -17,7 +17,8 @@ import {
   type QuotaWatch,
 } from './harness/checks.js';
 import type { LoadGenerator } from './harness/load.js';
-import { finishRun, startDriving, type Drive } from './harness/run.js';
+import { expectFirstInstance, expectQuotaThenReplicas } from './harness/steps.js';
+import { finishRun, HIGH_RPS, LOW_RPS, startDriving, type Drive } from './harness/run.js';
 import {
   decisionOf,
   functionPods,
@@ -27,16 +28,6 @@ import {
   scrapeText,
 } from './harness/observe.js';
 import { FUNCTION_SETTINGS, startScenario, type Scenario } from './harness/scenario.js';
-
-const LOW_RPS = Number(process.env['DILU_E2E_LOW_RPS'] ?? 8);
-const MID_RPS = Number(process.env['DILU_E2E_MID_RPS'] ?? 12);
-// One instance (batch 1, l = 10 % of an A100) reaches about 30 requests/s within the SLO. The
-// policy raises its quota for MID and adds an instance for HIGH (its forecast looks a cold
-// start ahead); HIGH stays well below one instance's reach, so the remembered peak
-// (keep-alive) lets the function shrink back to one instance when the load falls. Replaying
-// these steps through the policy offline gives: quota up at MID, quota up then scale-out at
-// HIGH, quotas down a few seconds after the fall, scale-in after the 10 s delay.
-const HIGH_RPS = Number(process.env['DILU_E2E_HIGH_RPS'] ?? 22);
 
 describeWithControlPlane('e2e: Dilu on Knative, with faults', testbed => {
   let s: Scenario;
@@ -66,60 +57,13 @@ describeWithControlPlane('e2e: Dilu on Knative, with faults', testbed => {
 
   afterAll(() => finishRun('e2e knative', s, drive, started));
 
-  it('places the first instance on a GPU index, allocates it there, and its runtime follows the quota', async () => {
-    load.setRate(LOW_RPS);
-    const instances = await untilInstances(
-      s,
-      'one placed instance',
-      i => i.length === 1 && runtimesFollowQuotas(i),
-      60_000,
-    );
-    const [first] = instances;
-    s.log(`first instance: ${describeInstances(instances)}`);
-    // Sized from the profile by the webhook, or from the autoscaler's published decision.
-    expect(['profile', 'decision']).toContain(first!.decision.source);
-    expect(first!.allocation.quota).toBeGreaterThanOrEqual(first!.allocation.smRequest);
-  });
+  it('places the first instance on a GPU index, allocates it there, and its runtime follows the quota', () =>
+    expectFirstInstance(s, load));
 
   it('raises the running instance quota first, then adds instances, as load rises', async () => {
-    const [first] = await placedInstances(s);
-    const quotaBefore = first!.allocation.quota;
-    load.setRate(MID_RPS);
-    const raised = await untilInstances(
-      s,
-      'the instance quota raised by the autoscaler and applied by its runtime',
-      i =>
-        i.some(x => x.pod === first!.pod && x.allocation.quota > quotaBefore) &&
-        runtimesFollowQuotas(i),
-      60_000,
+    await expectQuotaThenReplicas(s, load, () =>
+      replicas(s.kc, s.namespace, s.knative!.deployment),
     );
-    s.log(`vertical: ${describeInstances(raised)}`);
-    // Vertical first: the quota moved while the function still ran one instance.
-    expect(await replicas(s.kc, s.namespace, s.knative!.deployment)).toBe(1);
-
-    load.setRate(HIGH_RPS);
-    await waitFor(
-      'replicas added',
-      async () => (await replicas(s.kc, s.namespace, s.knative!.deployment)) > 1,
-      {
-        timeoutMs: 60_000,
-      },
-    );
-    const grown = await untilInstances(
-      s,
-      'the new instances ready and placed',
-      i => i.length > 1 && runtimesFollowQuotas(i),
-      90_000,
-    );
-    s.log(`horizontal: ${describeInstances(grown)}`);
-    // Placement per GPU index: no GPU holds more SM requests, or quotas, than it has.
-    const perGpu = new Map<string, { r: number; q: number }>();
-    for (const i of grown) {
-      const key = `${i.decision.node}/${i.decision.gpuIndex}`;
-      const sum = perGpu.get(key) ?? { r: 0, q: 0 };
-      perGpu.set(key, { r: sum.r + i.allocation.smRequest, q: sum.q + i.allocation.quota });
-    }
-    expect([...perGpu.values()].filter(x => x.r > 100 || x.q > 100)).toEqual([]);
   });
 
   it('fault: the webhook restarts while pods are created; creation fails closed, then resumes mutated', async () => {

@@ -15,19 +15,10 @@ import {
   type QuotaWatch,
 } from './harness/checks.js';
 import type { LoadGenerator } from './harness/load.js';
-import { finishRun, startDriving, type Drive } from './harness/run.js';
+import { finishRun, LOW_RPS, startDriving, type Drive } from './harness/run.js';
+import { expectFirstInstance, expectQuotaThenReplicas } from './harness/steps.js';
 import { leaseHolder, replicas, scrapeText } from './harness/observe.js';
 import { FUNCTION, FUNCTION_SETTINGS, startScenario, type Scenario } from './harness/scenario.js';
-
-const LOW_RPS = Number(process.env['DILU_E2E_LOW_RPS'] ?? 8);
-const MID_RPS = Number(process.env['DILU_E2E_MID_RPS'] ?? 12);
-// One instance (batch 1, l = 10 % of an A100) reaches about 30 requests/s within the SLO. The
-// policy raises its quota for MID and adds an instance for HIGH (its forecast looks a cold
-// start ahead); HIGH stays well below one instance's reach, so the remembered peak
-// (keep-alive) lets the function shrink back to one instance when the load falls. Replaying
-// these steps through the policy offline gives: quota up at MID, quota up then scale-out at
-// HIGH, quotas down a few seconds after the fall, scale-in after the 10 s delay.
-const HIGH_RPS = Number(process.env['DILU_E2E_HIGH_RPS'] ?? 22);
 
 describeWithControlPlane('e2e: Dilu on OpenFaaS, with Prometheus down', testbed => {
   let s: Scenario;
@@ -55,40 +46,11 @@ describeWithControlPlane('e2e: Dilu on OpenFaaS, with Prometheus down', testbed 
 
   afterAll(() => finishRun('e2e openfaas', s, drive, started));
 
-  it('places the first instance through the OpenFaaS webhook entry; its runtime follows the quota', async () => {
-    load.setRate(LOW_RPS);
-    const instances = await untilInstances(
-      s,
-      'one placed instance',
-      i => i.length === 1 && runtimesFollowQuotas(i),
-      60_000,
-    );
-    s.log(`first instance: ${describeInstances(instances)}`);
-    expect(['profile', 'decision']).toContain(instances[0]!.decision.source);
-  });
+  it('places the first instance through the OpenFaaS webhook entry; its runtime follows the quota', () =>
+    expectFirstInstance(s, load));
 
   it('raises the quota first, then adds instances, from the rates Prometheus reports', async () => {
-    const [first] = await placedInstances(s);
-    load.setRate(MID_RPS);
-    const raised = await untilInstances(
-      s,
-      'the instance quota raised and applied by its runtime',
-      i =>
-        i.some(x => x.pod === first!.pod && x.allocation.quota > first!.allocation.quota) &&
-        runtimesFollowQuotas(i),
-      60_000,
-    );
-    s.log(`vertical: ${describeInstances(raised)}`);
-    expect(await fnReplicas()).toBe(1);
-    load.setRate(HIGH_RPS);
-    await waitFor('replicas added', async () => (await fnReplicas()) > 1, { timeoutMs: 60_000 });
-    const grown = await untilInstances(
-      s,
-      'the new instances ready and placed',
-      i => i.length > 1 && runtimesFollowQuotas(i),
-      90_000,
-    );
-    s.log(`horizontal: ${describeInstances(grown)}`);
+    await expectQuotaThenReplicas(s, load, fnReplicas);
   });
 
   it('fault: with Prometheus down the autoscaler holds replicas and quotas while load falls', async () => {

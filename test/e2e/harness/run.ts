@@ -4,6 +4,17 @@ import { watchQuotas, type QuotaWatch } from './checks.js';
 import { percentile, startLoad, type LoadGenerator } from './load.js';
 import type { Scenario } from './scenario.js';
 
+// The load steps both suites drive (requests per second; the fall is to half of LOW).
+export const LOW_RPS = Number(process.env['DILU_E2E_LOW_RPS'] ?? 8);
+export const MID_RPS = Number(process.env['DILU_E2E_MID_RPS'] ?? 12);
+// One instance (batch 1, l = 10 % of an A100) reaches about 30 requests/s within the SLO. The
+// policy raises its quota for MID and adds an instance for HIGH (its forecast looks a cold
+// start ahead); HIGH stays well below one instance's reach, so the remembered peak
+// (keep-alive) lets the function shrink back to one instance when the load falls. Replaying
+// these steps through the policy offline gives: quota up at MID, quota up then scale-out at
+// HIGH, quotas down a few seconds after the fall, scale-in after the 10 s delay.
+export const HIGH_RPS = Number(process.env['DILU_E2E_HIGH_RPS'] ?? 22);
+
 /** What every e2e request sends: one input of the classify function. */
 const REQUEST_BODY = JSON.stringify({ input: [0.5, 0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8] });
 
