@@ -10,14 +10,17 @@ import { waitFor } from '../testbed/readiness.js';
 import { describeWithControlPlane } from '../testbed/suite.js';
 import {
   describe as describeInstances,
-  pendingThatFit,
   placedInstances,
   runtimesFollowQuotas,
   untilInstances,
   type QuotaWatch,
 } from './harness/checks.js';
 import type { LoadGenerator } from './harness/load.js';
-import { expectFirstInstance, expectQuotaThenReplicas } from './harness/steps.js';
+import {
+  expectFirstInstance,
+  expectQuotasThenReplicasDown,
+  expectQuotaThenReplicas,
+} from './harness/steps.js';
 import { finishRun, HIGH_RPS, LOW_RPS, startDriving, type Drive } from './harness/run.js';
 import {
   decisionOf,
@@ -105,32 +108,11 @@ describeWithControlPlane('e2e: Dilu on Knative, with faults', testbed => {
   });
 
   it('lowers quotas first, then removes instances, as load falls; nothing is left Pending that fits', async () => {
+    const fnReplicas = (): Promise<number> => replicas(s.kc, s.namespace, s.knative!.deployment);
+    expect(await fnReplicas()).toBeGreaterThan(1);
     const fellAt = Date.now();
-    const before = await replicas(s.kc, s.namespace, s.knative!.deployment);
-    expect(before).toBeGreaterThan(1);
     load.setRate(LOW_RPS / 2);
-    await waitFor(
-      'a quota lowered',
-      () => Promise.resolve(quotas!.loweredSince(fellAt).length > 0),
-      {
-        timeoutMs: 60_000,
-      },
-    );
-    // Vertical first: quotas came down while every instance was still there.
-    expect(await replicas(s.kc, s.namespace, s.knative!.deployment)).toBe(before);
-    await waitFor(
-      'replicas back to min-scale',
-      async () => (await replicas(s.kc, s.namespace, s.knative!.deployment)) === 1,
-      { timeoutMs: 90_000, intervalMs: 1000 },
-    );
-    const calm = await untilInstances(
-      s,
-      'one instance left',
-      i => i.length === 1 && runtimesFollowQuotas(i),
-      60_000,
-    );
-    s.log(`calm: ${describeInstances(calm)}; lowered: ${quotas!.loweredSince(fellAt).join(', ')}`);
-    expect(await pendingThatFit(s)).toEqual([]);
+    await expectQuotasThenReplicasDown(s, quotas!, fellAt, fnReplicas);
   });
 
   it('fault: a kubelet restart makes the device plugin register again; running pods keep serving', async () => {

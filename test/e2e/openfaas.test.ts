@@ -6,17 +6,14 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { waitFor } from '../testbed/readiness.js';
 import { describeWithControlPlane } from '../testbed/suite.js';
-import {
-  describe as describeInstances,
-  pendingThatFit,
-  placedInstances,
-  runtimesFollowQuotas,
-  untilInstances,
-  type QuotaWatch,
-} from './harness/checks.js';
+import { placedInstances, type QuotaWatch } from './harness/checks.js';
 import type { LoadGenerator } from './harness/load.js';
 import { finishRun, LOW_RPS, startDriving, type Drive } from './harness/run.js';
-import { expectFirstInstance, expectQuotaThenReplicas } from './harness/steps.js';
+import {
+  expectFirstInstance,
+  expectQuotasThenReplicasDown,
+  expectQuotaThenReplicas,
+} from './harness/steps.js';
 import { leaseHolder, replicas, scrapeText } from './harness/observe.js';
 import { FUNCTION, FUNCTION_SETTINGS, startScenario, type Scenario } from './harness/scenario.js';
 
@@ -73,30 +70,8 @@ describeWithControlPlane('e2e: Dilu on OpenFaaS, with Prometheus down', testbed 
     await s.prometheus.start();
   });
 
-  it('with Prometheus back, lowers quotas first, then removes instances; nothing is left Pending that fits', async () => {
-    const backAt = Date.now();
-    const before = await fnReplicas();
-    await waitFor(
-      'a quota lowered',
-      () => Promise.resolve(quotas!.loweredSince(backAt).length > 0),
-      {
-        timeoutMs: 60_000,
-      },
-    );
-    expect(await fnReplicas()).toBe(before);
-    await waitFor('replicas back to scale.min', async () => (await fnReplicas()) === 1, {
-      timeoutMs: 90_000,
-      intervalMs: 1000,
-    });
-    const calm = await untilInstances(
-      s,
-      'one instance left',
-      i => i.length === 1 && runtimesFollowQuotas(i),
-      60_000,
-    );
-    s.log(`calm: ${describeInstances(calm)}; lowered: ${quotas!.loweredSince(backAt).join(', ')}`);
-    expect(await pendingThatFit(s)).toEqual([]);
-  });
+  it('with Prometheus back, lowers quotas first, then removes instances; nothing is left Pending that fits', () =>
+    expectQuotasThenReplicasDown(s, quotas!, Date.now(), fnReplicas));
 
   it('every request sent was answered, and Prometheus scraped the gateway and the components', async () => {
     const report = await load.stop();

@@ -1,14 +1,17 @@
-// The scale-up both e2e suites walk through, whatever the platform: one placed instance whose
-// runtime follows its quota, then, as the load rises, the quota raised while the function
-// still runs one instance, then instances added, none overcommitting a GPU.
+// The scaling both e2e suites walk through, whatever the platform: one placed instance whose
+// runtime follows its quota; as the load rises, the quota raised while the function still runs
+// one instance, then instances added, none overcommitting a GPU; as it falls, quotas lowered
+// before any instance leaves, then back to one instance with nothing Pending that fits.
 import { expect } from '@jest/globals';
 import { waitFor } from '../../testbed/readiness.js';
 import {
   describe as describeInstances,
+  pendingThatFit,
   placedInstances,
   runtimesFollowQuotas,
   untilInstances,
   type PlacedInstance,
+  type QuotaWatch,
 } from './checks.js';
 import type { LoadGenerator } from './load.js';
 import { HIGH_RPS, LOW_RPS, MID_RPS } from './run.js';
@@ -69,4 +72,34 @@ export async function expectQuotaThenReplicas(
   }
   expect([...perGpu.values()].filter(x => x.r > 100 || x.q > 100)).toEqual([]);
   return grown;
+}
+
+/**
+ * After the load has fallen (at `fellAt`): a quota lowered while every instance is still
+ * there, then replicas back to one, and no pod left Pending that some GPU could take.
+ */
+export async function expectQuotasThenReplicasDown(
+  s: Scenario,
+  quotas: QuotaWatch,
+  fellAt: number,
+  replicas: () => Promise<number>,
+): Promise<void> {
+  const before = await replicas();
+  await waitFor('a quota lowered', () => Promise.resolve(quotas.loweredSince(fellAt).length > 0), {
+    timeoutMs: 60_000,
+  });
+  // Vertical first: quotas came down while every instance was still there.
+  expect(await replicas()).toBe(before);
+  await waitFor('replicas back to the minimum', async () => (await replicas()) === 1, {
+    timeoutMs: 90_000,
+    intervalMs: 1000,
+  });
+  const calm = await untilInstances(
+    s,
+    'one instance left',
+    i => i.length === 1 && runtimesFollowQuotas(i),
+    60_000,
+  );
+  s.log(`calm: ${describeInstances(calm)}; lowered: ${quotas.loweredSince(fellAt).join(', ')}`);
+  expect(await pendingThatFit(s)).toEqual([]);
 }
