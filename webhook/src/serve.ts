@@ -135,6 +135,7 @@ export async function serve(config: WebhookConfig, log: Logger): Promise<() => P
   const running = await startWebhook(config, { profiles, decisions, placement, metrics }, log);
   return async () => {
     await running.close();
+    await placement.close();
     for (const stop of stops) await stop();
   };
 }

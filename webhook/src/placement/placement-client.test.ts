@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PlacementDouble } from '../test-support/placement-double.js';
 import { startPlacementDouble } from '../test-support/placement-double.js';
-import type { PlacementRequest } from './placement-client.js';
+import type { PlacementClient, PlacementRequest } from './placement-client.js';
 import { createPlacementClient } from './placement-client.js';
 
 const request: PlacementRequest = {
@@ -17,16 +17,24 @@ const request: PlacementRequest = {
 };
 
 let double: PlacementDouble;
+const clients: PlacementClient[] = [];
+/** A client closed after the suite, so no kept-alive connection outlives it. */
+function clientFor(options: Parameters<typeof createPlacementClient>[0]): PlacementClient {
+  const client = createPlacementClient(options);
+  clients.push(client);
+  return client;
+}
 beforeAll(async () => {
   double = await startPlacementDouble({ gpus: [{ node: 'n1', index: 0, memUnits: 40 }] });
 });
 afterAll(async () => {
+  for (const c of clients) await c.close();
   await double.close();
 });
 
 describe('placement client against the service over HTTP', () => {
   it('gets a reservation, and the next request sees the capacity taken until it is released', async () => {
-    const client = createPlacementClient({ baseUrl: `${double.url}/` });
+    const client = clientFor({ baseUrl: `${double.url}/` });
     const first = await client.place(request);
     expect(first).toEqual({
       kind: 'placed',
@@ -51,13 +59,13 @@ describe('placement client against the service over HTTP', () => {
   });
 
   it('reports the service’s 400 as rejected with its message', async () => {
-    const client = createPlacementClient({ baseUrl: double.url });
+    const client = clientFor({ baseUrl: double.url });
     const r = await client.place({ ...request, smLimit: 10 });
     expect(r).toEqual({ kind: 'rejected', message: 'smLimit: must be >= smRequest' });
   });
 
   it('treats 5xx, timeouts and refused connections as unavailable', async () => {
-    const client = createPlacementClient({ baseUrl: double.url, timeoutMs: 100 });
+    const client = clientFor({ baseUrl: double.url, timeoutMs: 100 });
     double.failWith = 503;
     expect(await client.place(request)).toEqual({
       kind: 'unavailable',
@@ -80,16 +88,14 @@ describe('placement client against the service over HTTP', () => {
         r();
       }),
     );
-    const refused = await createPlacementClient({ baseUrl: `http://127.0.0.1:${port}` }).place(
-      request,
-    );
+    const refused = await clientFor({ baseUrl: `http://127.0.0.1:${port}` }).place(request);
     expect(refused.kind).toBe('unavailable');
     if (refused.kind === 'unavailable') expect(refused.message).toContain('ECONNREFUSED');
   });
 
   it('stops waiting when the admission deadline aborts the call', async () => {
     double.delayMs = 2000;
-    const client = createPlacementClient({ baseUrl: double.url });
+    const client = clientFor({ baseUrl: double.url });
     const controller = new AbortController();
     setTimeout(() => {
       controller.abort();
@@ -110,7 +116,7 @@ describe('placement client against the service over HTTP', () => {
     await new Promise<void>(r => liar.listen(0, '127.0.0.1', r));
     const { port } = liar.address() as AddressInfo;
     try {
-      const r = await createPlacementClient({ baseUrl: `http://127.0.0.1:${port}` }).place(request);
+      const r = await clientFor({ baseUrl: `http://127.0.0.1:${port}` }).place(request);
       expect(r.kind).toBe('unavailable');
       if (r.kind === 'unavailable')
         expect(r.message).toMatch(
@@ -123,6 +129,42 @@ describe('placement client against the service over HTTP', () => {
           r();
         }),
       );
+    }
+  });
+
+  it('refuses an answer larger than 1 MiB without reading it all', async () => {
+    const flood = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"padding":"${'x'.repeat(2 << 20)}"}`);
+    });
+    await new Promise<void>(r => flood.listen(0, '127.0.0.1', r));
+    const { port } = flood.address() as AddressInfo;
+    try {
+      const r = await clientFor({ baseUrl: `http://127.0.0.1:${port}` }).place(request);
+      expect(r).toEqual({
+        kind: 'unavailable',
+        message: `placement service http://127.0.0.1:${port} answered with more than 1048576 bytes`,
+      });
+    } finally {
+      flood.closeAllConnections();
+      await new Promise<void>(r => flood.close(() => r()));
+    }
+  });
+
+  it('keeps the path of a base URL behind a prefix', async () => {
+    const seen: string[] = [];
+    const prefixed = http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      res.writeHead(204).end();
+    });
+    await new Promise<void>(r => prefixed.listen(0, '127.0.0.1', r));
+    const { port } = prefixed.address() as AddressInfo;
+    try {
+      await clientFor({ baseUrl: `http://127.0.0.1:${port}/dilu/` }).release('r-1');
+      expect(seen).toEqual(['DELETE /dilu/v1/placements/r-1']);
+    } finally {
+      prefixed.closeAllConnections();
+      await new Promise<void>(r => prefixed.close(() => r()));
     }
   });
 });

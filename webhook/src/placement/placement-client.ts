@@ -1,7 +1,5 @@
-import http from 'node:http';
-import https from 'node:https';
-import type { AxiosInstance } from 'axios';
-import axios from 'axios';
+import type { Dispatcher } from 'undici';
+import { Pool, errors as undiciErrors } from 'undici';
 import { z } from 'zod';
 import type { FunctionClass } from '../keys.js';
 
@@ -41,6 +39,8 @@ export interface PlacementClient {
   place(request: PlacementRequest, signal?: AbortSignal): Promise<PlacementOutcome>;
   /** Gives a reservation back (a pod that will not be created); failures are only logged. */
   release(reservation: string): Promise<void>;
+  /** Closes the kept-alive connections. */
+  close(): Promise<void>;
 }
 
 export interface PlacementClientOptions {
@@ -52,40 +52,60 @@ export interface PlacementClientOptions {
   readonly onReleaseError?: (reservation: string, err: unknown) => void;
 }
 
+/** Answers are small JSON documents; anything larger is a misbehaving endpoint. */
+const MAX_ANSWER_BYTES = 1 << 20;
+
 /**
- * HTTP client of the placement service. Connections are kept alive: every admission calls it,
- * and a TCP (or TLS) handshake per call would dominate the webhook's latency.
+ * HTTP client of the placement service. Connections are kept alive in a pool: every admission
+ * calls it, and a TCP (or TLS) handshake per call would dominate the webhook's latency. undici
+ * rather than Node's http module: the call is on every admission's path, and undici's client
+ * costs a fraction of the CPU time per request (the webhook's load benchmark shows it).
  */
 export function createPlacementClient(options: PlacementClientOptions): PlacementClient {
-  const client: AxiosInstance = axios.create({
-    baseURL: options.baseUrl.replace(/\/+$/, ''),
-    timeout: options.timeoutMs ?? 2000,
-    httpAgent: new http.Agent({ keepAlive: true, maxSockets: 64 }),
-    httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 64 }),
-    validateStatus: () => true,
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
-    // Answers are small JSON documents; anything large is a misbehaving endpoint.
-    maxContentLength: 1 << 20,
-    // The API has no redirects; 0 also keeps axios on Node's http instead of follow-redirects,
-    // a measurable share of each call's CPU time.
-    maxRedirects: 0,
-    // An in-cluster service: no HTTP(S)_PROXY lookup per call (axios reads the environment on
-    // every request otherwise).
-    proxy: false,
-  });
+  const base = new URL(options.baseUrl);
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const pool = new Pool(base.origin, { connections: 64, keepAliveTimeout: 30_000 });
+  const timeoutMs = options.timeoutMs ?? 2000;
+
+  const call = async (
+    method: 'POST' | 'DELETE',
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+  ): Promise<{ status: number; data: unknown }> => {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    try {
+      const res = await pool.request({
+        method,
+        path: `${prefix}${path}`,
+        headers: JSON_HEADERS,
+        body: body === undefined ? null : JSON.stringify(body),
+        signal: signal === undefined ? deadline : AbortSignal.any([signal, deadline]),
+      });
+      return { status: res.statusCode, data: await readAnswer(res) };
+    } catch (err) {
+      throw new Error(describeError(err, options.baseUrl, deadline.aborted));
+    }
+  };
+
   return {
     async place(request, signal) {
       let res;
       try {
-        res = await client.post<unknown>('/v1/placements', request, { signal });
+        res = await call('POST', '/v1/placements', request, signal);
       } catch (err) {
-        return { kind: 'unavailable', message: describeError(err, options.baseUrl) };
+        return { kind: 'unavailable', message: (err as Error).message };
       }
       return interpret(res.status, res.data);
     },
     async release(reservation) {
       try {
-        const res = await client.delete(`/v1/placements/${encodeURIComponent(reservation)}`);
+        const res = await call(
+          'DELETE',
+          `/v1/placements/${encodeURIComponent(reservation)}`,
+          undefined,
+          undefined,
+        );
         if (res.status !== 204 && res.status !== 404) {
           options.onReleaseError?.(reservation, new Error(`HTTP ${res.status}`));
         }
@@ -93,7 +113,33 @@ export function createPlacementClient(options: PlacementClientOptions): Placemen
         options.onReleaseError?.(reservation, err);
       }
     },
+    close: () => pool.close(),
   };
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
+
+class AnswerTooLarge extends Error {}
+
+/** The answer's JSON (or its text when it is not JSON), refusing more than MAX_ANSWER_BYTES. */
+async function readAnswer(res: Dispatcher.ResponseData): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_ANSWER_BYTES) {
+      res.body.destroy();
+      throw new AnswerTooLarge();
+    }
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
 }
 
 function interpret(status: number, data: unknown): PlacementOutcome {
@@ -125,14 +171,15 @@ function errorText(data: unknown): string | undefined {
   return typeof data === 'string' && data.length > 0 ? data.slice(0, 500) : undefined;
 }
 
-function describeError(err: unknown, baseUrl: string): string {
-  if (axios.isCancel(err))
-    return `placement request to ${baseUrl} was cancelled (admission deadline)`;
-  if (axios.isAxiosError(err)) {
-    if (err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT') {
-      return `placement service ${baseUrl} did not answer in time`;
-    }
-    return `placement service ${baseUrl} unreachable: ${err.code ?? ''} ${err.message}`.trim();
+function describeError(err: unknown, baseUrl: string, timedOut: boolean): string {
+  if (timedOut) return `placement service ${baseUrl} did not answer in time`;
+  if (err instanceof AnswerTooLarge) {
+    return `placement service ${baseUrl} answered with more than ${MAX_ANSWER_BYTES} bytes`;
   }
-  return `placement request to ${baseUrl} failed: ${String(err)}`;
+  if (err instanceof undiciErrors.RequestAbortedError || (err as Error).name === 'AbortError') {
+    return `placement request to ${baseUrl} was cancelled (admission deadline)`;
+  }
+  const code = (err as { code?: unknown }).code;
+  const detail = `${typeof code === 'string' ? `${code} ` : ''}${(err as Error).message}`;
+  return `placement service ${baseUrl} unreachable: ${detail}`;
 }

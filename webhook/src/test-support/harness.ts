@@ -115,15 +115,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   profiles.markReady();
   const decisions = createInstanceDecisionStore();
   decisions.markReady();
+  const placementClient = createPlacementClient({
+    baseUrl: external ?? placement.url,
+    timeoutMs: config.placementTimeoutMs,
+  });
   const server = await startWebhook(
     config,
     {
       profiles,
       decisions,
-      placement: createPlacementClient({
-        baseUrl: external ?? placement.url,
-        timeoutMs: config.placementTimeoutMs,
-      }),
+      placement: placementClient,
       ...(options.sizing ? { sizing: options.sizing } : {}),
     },
     silentLogger(),
@@ -141,6 +142,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     server,
     async close() {
       await server.close();
+      await placementClient.close();
       await placement.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -61,6 +61,7 @@ export async function startPlacementDouble(options: {
   }));
   const held = new Map<string, { gpu: DoubleGpu; sm: number; units: number }>();
   const state = { failWith: undefined as number | undefined, delayMs: 0 };
+  const delayed = new Set<NodeJS.Timeout>();
   const requests: unknown[] = [];
   const released: string[] = [];
 
@@ -152,8 +153,14 @@ export async function startPlacementDouble(options: {
         }
         send(res, 404, { error: 'not found' });
       };
-      if (state.delayMs > 0) setTimeout(respond, state.delayMs);
-      else respond();
+      if (state.delayMs > 0) {
+        // Dropped on close: a delayed answer must not keep a finished test's process alive.
+        const timer = setTimeout(() => {
+          delayed.delete(timer);
+          respond();
+        }, state.delayMs);
+        delayed.add(timer);
+      } else respond();
     });
   });
   server.keepAliveTimeout = 60_000;
@@ -178,6 +185,8 @@ export async function startPlacementDouble(options: {
     },
     close: () =>
       new Promise<void>(resolve => {
+        for (const timer of delayed) clearTimeout(timer);
+        delayed.clear();
         server.close(() => {
           resolve();
         });
