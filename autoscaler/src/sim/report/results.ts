@@ -144,7 +144,7 @@ const CLAIMS: readonly ClaimSpec[] = [
     id: 'dilu-fewest-violations',
     claim: "dilu's violation rate minus the lowest baseline's",
     source: 'issue 4',
-    target: '<= 0',
+    target: '<= 0 %',
     measure: (p, d) => {
       const rates = BASELINES.flatMap(n => (p[n] ? [p[n].sloViolationRate] : []));
       return rates.length > 0 ? d.sloViolationRate - Math.min(...rates) : undefined;
