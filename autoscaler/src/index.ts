@@ -6,3 +6,4 @@ export {
   keepInformerRunning,
   type StoppableInformer,
 } from './controller/kube/keep-informer-running.js';
+export { BodyTooLargeError, readBodyLimited } from './controller/metrics-in/http-get.js';

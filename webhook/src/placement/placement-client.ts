@@ -1,3 +1,4 @@
+import { BodyTooLargeError, readBodyLimited } from '@dilu/autoscaler';
 import type { Dispatcher } from 'undici';
 import { Pool, errors as undiciErrors } from 'undici';
 import { z } from 'zod';
@@ -119,21 +120,9 @@ export function createPlacementClient(options: PlacementClientOptions): Placemen
 
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
 
-class AnswerTooLarge extends Error {}
-
 /** The answer's JSON (or its text when it is not JSON), refusing more than MAX_ANSWER_BYTES. */
 async function readAnswer(res: Dispatcher.ResponseData): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_ANSWER_BYTES) {
-      res.body.destroy();
-      throw new AnswerTooLarge();
-    }
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = (await readBodyLimited(res.body, MAX_ANSWER_BYTES)).toString('utf8');
   if (text.length === 0) return undefined;
   try {
     return JSON.parse(text) as unknown;
@@ -173,7 +162,7 @@ function errorText(data: unknown): string | undefined {
 
 function describeError(err: unknown, baseUrl: string, timedOut: boolean): string {
   if (timedOut) return `placement service ${baseUrl} did not answer in time`;
-  if (err instanceof AnswerTooLarge) {
+  if (err instanceof BodyTooLargeError) {
     return `placement service ${baseUrl} answered with more than ${MAX_ANSWER_BYTES} bytes`;
   }
   if (err instanceof undiciErrors.RequestAbortedError || (err as Error).name === 'AbortError') {

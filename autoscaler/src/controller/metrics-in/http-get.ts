@@ -25,6 +25,38 @@ export interface HttpGetResult {
   readonly body: Buffer;
 }
 
+/** A response body larger than the caller accepts. */
+export class BodyTooLargeError extends Error {
+  readonly maxBytes: number;
+  constructor(maxBytes: number) {
+    super(`answer larger than ${maxBytes} bytes`);
+    this.name = 'BodyTooLargeError';
+    this.maxBytes = maxBytes;
+  }
+}
+
+/**
+ * A whole undici response body, read chunk by chunk: past `maxBytes` the stream is destroyed
+ * and BodyTooLargeError thrown, so a misbehaving endpoint cannot make the caller buffer it all.
+ */
+export async function readBodyLimited(
+  body: Dispatcher.ResponseData['body'],
+  maxBytes: number,
+): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const b = chunk as Buffer;
+    size += b.length;
+    if (size > maxBytes) {
+      body.destroy();
+      throw new BodyTooLargeError(maxBytes);
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
 /** One keep-alive pool for all scrapes: a tick reaches every pod once per second. */
 export function createScrapeAgent(): Agent {
   return new Agent({ keepAliveTimeout: 10_000, connections: 4 });
@@ -40,26 +72,15 @@ export async function httpGet(url: string, opts: HttpGetOptions): Promise<HttpGe
       signal,
       ...(opts.dispatcher === undefined ? {} : { dispatcher: opts.dispatcher }),
     });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const max = opts.maxBytes ?? 4 * 1024 * 1024;
-    for await (const chunk of res.body) {
-      const b = chunk as Buffer;
-      size += b.length;
-      if (size > max) {
-        res.body.destroy();
-        throw new ScrapeError(url, `answer larger than ${max} bytes`);
-      }
-      chunks.push(b);
-    }
+    const body = await readBodyLimited(res.body, opts.maxBytes ?? 4 * 1024 * 1024);
     const ct = res.headers['content-type'];
     return {
       status: res.statusCode,
       contentType: (Array.isArray(ct) ? ct[0] : ct) ?? '',
-      body: Buffer.concat(chunks),
+      body,
     };
   } catch (err) {
-    if (err instanceof ScrapeError) throw err;
+    if (err instanceof BodyTooLargeError) throw new ScrapeError(url, err.message);
     const why = signal.aborted ? `no answer within ${opts.timeoutMs} ms` : String(err);
     throw new ScrapeError(url, why, { cause: err });
   }

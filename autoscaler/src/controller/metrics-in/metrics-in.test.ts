@@ -4,6 +4,7 @@ import { startEmulatedQueueProxy } from '../testing/emulated-queue-proxy.js';
 import type { EmulatedQueueProxy } from '../testing/emulated-queue-proxy.js';
 import { close, listen } from '../testing/listen.js';
 import { createActivatorScraper, parseActivatorDemand } from './activator.js';
+import { httpGet, ScrapeError } from './http-get.js';
 import { createPrometheusClient } from './prometheus-client.js';
 import { createQueueProxyScraper } from './queue-proxy-scraper.js';
 import { decodeStat, encodeStat } from './queue-proxy-stat.js';
@@ -169,5 +170,30 @@ describe('createPrometheusClient', () => {
   it("reports Prometheus's own error message", async () => {
     const c = createPrometheusClient({ baseUrl: base, timeoutMs: 1000 });
     await expect(c.query('bad(')).rejects.toThrow(/HTTP 400: parse error/);
+  });
+});
+
+describe('httpGet', () => {
+  let server: Server;
+  let base = '';
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const size = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('bytes'));
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('x'.repeat(size));
+    });
+    base = `http://127.0.0.1:${await listen(server, '127.0.0.1', 0)}/`;
+  });
+  afterAll(async () => {
+    await close(server);
+  });
+
+  it('reads a body up to the limit and refuses a larger one, naming the target', async () => {
+    const ok = await httpGet(`${base}?bytes=1024`, { timeoutMs: 2000, maxBytes: 1024 });
+    expect(ok).toMatchObject({ status: 200, contentType: 'text/plain' });
+    expect(ok.body.length).toBe(1024);
+    const url = `${base}?bytes=${4 << 20}`;
+    const big = httpGet(url, { timeoutMs: 2000, maxBytes: 1024 });
+    await expect(big).rejects.toThrow(ScrapeError);
+    await expect(big).rejects.toThrow(`${url}: answer larger than 1024 bytes`);
   });
 });
