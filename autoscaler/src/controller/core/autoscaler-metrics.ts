@@ -16,7 +16,8 @@ interface FunctionFigures {
   sloS: number | undefined;
   observed: number | undefined;
   p95S: number | undefined;
-  instances: readonly InstanceView[];
+  /** The latest tick's views, copied into one array kept per function. */
+  readonly instances: InstanceView[];
   quotas: ReadonlyMap<string, number> | undefined;
 }
 
@@ -150,7 +151,10 @@ export class AutoscalerMetrics {
     f.sloS = fn.spec?.sloMs === undefined ? undefined : fn.spec.sloMs / 1000;
     f.observed = load?.samples?.at(-1) ?? f.observed;
     if (load?.p95LatencyMs !== undefined) f.p95S = load.p95LatencyMs / 1000;
-    f.instances = instances;
+    // Copied, not kept: the tick's own array would outlive the tick, be promoted and die in
+    // the old generation, 10,000 arrays a tick for a large cluster.
+    f.instances.length = 0;
+    for (const x of instances) f.instances.push(x);
     f.quotas =
       d.quotaChanges.length === 0 ? undefined : new Map(d.quotaChanges.map(q => [q.id, q.to]));
     for (const r of d.reasons) this.#decisions.inc({ kind: r.code });
