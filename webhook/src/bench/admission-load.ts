@@ -76,9 +76,9 @@ function body(i: number): string {
 }
 
 /**
- * The API server's side of the connection. undici, not Node's https client: the load generator
- * shares this small machine with the webhook, and every bit of CPU it burns is taken from the
- * process under test (Node's client costs several times more per request).
+ * The API server's side of the connection. undici, the lighter client, rather than Node's
+ * https module: the load generator shares this small machine with the webhook, and the CPU it
+ * burns is taken from the process under test (its own share is printed per phase).
  */
 interface Target {
   readonly pool: Pool;
