@@ -49,8 +49,10 @@ describeWithControlPlane('e2e: Dilu on Knative, with faults', testbed => {
       verbose: process.env['DILU_E2E_VERBOSE'] === '1',
       functionAnnotations: {
         ...FUNCTION_SETTINGS,
-        // Shorter than the defaults so the suite sees a scale-down within minutes.
-        'autoscaling.knative.dev/scale-down-delay': '10s',
+        // Shorter than the defaults so the suite sees a scale-down within minutes, yet longer
+        // than the quota takes to come down after a fall (measured 6-12 s here), so the suite
+        // checks the order the policy gives, not a race between the two delays.
+        'autoscaling.knative.dev/scale-down-delay': '20s',
         'autoscaling.knative.dev/window': '10s',
       },
     });

@@ -208,6 +208,8 @@ export interface QuotaWatch {
   samples(): readonly QuotaSample[];
   /** Pods whose quota went down at some point after `sinceMs`. */
   loweredSince(sinceMs: number): string[];
+  /** When a reading first showed a quota lowered after `sinceMs`; undefined if none did. */
+  firstLoweredAt(sinceMs: number): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -226,6 +228,27 @@ async function sampleQuotas(s: Scenario, samples: QuotaSample[]): Promise<void> 
   }
 }
 
+/**
+ * Each reading after `sinceMs` that shows a pod's quota below its previous reading, oldest
+ * first. The previous reading may be from before `sinceMs`: a quota lowered within a second of
+ * it is counted too.
+ */
+function lowerings(
+  samples: readonly QuotaSample[],
+  sinceMs: number,
+): { pod: string; atMs: number }[] {
+  const last = new Map<string, number>();
+  const out: { pod: string; atMs: number }[] = [];
+  for (const x of samples) {
+    const before = last.get(x.pod);
+    if (x.atMs >= sinceMs && before !== undefined && x.quota < before) {
+      out.push({ pod: x.pod, atMs: x.atMs });
+    }
+    last.set(x.pod, x.quota);
+  }
+  return out;
+}
+
 /** Reads every node agent once a second and keeps each allocation's quota over time. */
 export function watchQuotas(s: Scenario): QuotaWatch {
   const samples: QuotaSample[] = [];
@@ -239,16 +262,8 @@ export function watchQuotas(s: Scenario): QuotaWatch {
   })();
   return {
     samples: () => samples,
-    loweredSince(sinceMs) {
-      const last = new Map<string, number>();
-      const lowered = new Set<string>();
-      for (const x of samples.filter(x => x.atMs >= sinceMs)) {
-        const before = last.get(x.pod);
-        if (before !== undefined && x.quota < before) lowered.add(x.pod);
-        last.set(x.pod, x.quota);
-      }
-      return [...lowered];
-    },
+    loweredSince: sinceMs => [...new Set(lowerings(samples, sinceMs).map(x => x.pod))],
+    firstLoweredAt: sinceMs => lowerings(samples, sinceMs)[0]?.atMs,
     async stop() {
       stopped = true;
       await loop;

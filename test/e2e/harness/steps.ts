@@ -4,6 +4,7 @@
 // before any instance leaves, then back to one instance with nothing Pending that fits.
 import { expect } from '@jest/globals';
 import { waitFor } from '../../testbed/readiness.js';
+import { functionPods } from './observe.js';
 import {
   describe as describeInstances,
   pendingThatFit,
@@ -16,6 +17,9 @@ import {
 import type { LoadGenerator } from './load.js';
 import { HIGH_RPS, LOW_RPS, MID_RPS } from './run.js';
 import type { Scenario } from './scenario.js';
+
+/** Reads a flag another closure sets (a loop's stop signal), unnarrowed. */
+const flag = (read: () => boolean): boolean => read();
 
 /** At LOW_RPS: one instance, sized by the webhook, its quota within [r, l] and applied. */
 export async function expectFirstInstance(s: Scenario, load: LoadGenerator): Promise<void> {
@@ -75,8 +79,22 @@ export async function expectQuotaThenReplicas(
 }
 
 /**
+ * An instance the policy replaces by a resize (horizontal.ts isStale): its configuration is
+ * not the newer instance's. Such instances leave as soon as the rest carry the load, with no
+ * scale-down delay, so they may go before any quota is lowered.
+ */
+function staleBeside(x: PlacedInstance, newer: PlacedInstance): boolean {
+  return (
+    x.decision.batch !== newer.decision.batch ||
+    x.decision.smLimit !== newer.decision.smLimit ||
+    x.decision.smRequest > newer.decision.smRequest
+  );
+}
+
+/**
  * After the load has fallen (at `fellAt`): a quota lowered while every instance is still
- * there, then replicas back to one, and no pod left Pending that some GPU could take.
+ * there (or only instances replaced by a resize have left), then replicas back to one, and no
+ * pod left Pending that some GPU could take.
  */
 export async function expectQuotasThenReplicasDown(
   s: Scenario,
@@ -84,12 +102,53 @@ export async function expectQuotasThenReplicasDown(
   fellAt: number,
   replicas: () => Promise<number>,
 ): Promise<void> {
+  const start = await placedInstances(s);
   const before = await replicas();
-  await waitFor('a quota lowered', () => Promise.resolve(quotas.loweredSince(fellAt).length > 0), {
-    timeoutMs: 60_000,
+  // The replica count is watched alongside the quotas, so the order of the two is judged by
+  // when each was seen, not by one read after the quota wait returns (a slow poll would see a
+  // removal that came long after the quota).
+  let removed: { atMs: number; instances: PlacedInstance[]; kept: PlacedInstance[] } | undefined;
+  let watching = true;
+  const replicaWatch = (async () => {
+    while (flag(() => watching) && removed === undefined) {
+      if ((await replicas()) < before) {
+        const atMs = Date.now();
+        const left = new Set(
+          (await functionPods(s.kc, s.namespace, s.podSelector)).map(p => p.metadata?.name),
+        );
+        removed = {
+          atMs,
+          instances: start.filter(i => !left.has(i.pod)),
+          kept: start.filter(i => left.has(i.pod)),
+        };
+      } else await new Promise(r => setTimeout(r, 500));
+    }
+  })();
+  try {
+    await waitFor(
+      'a quota lowered',
+      () => Promise.resolve(quotas.firstLoweredAt(fellAt) !== undefined),
+      { timeoutMs: 60_000 },
+    );
+  } finally {
+    watching = false;
+    await replicaWatch;
+  }
+  const loweredAt = quotas.firstLoweredAt(fellAt) ?? Infinity;
+  const after = (t: number | undefined): string =>
+    t === undefined ? 'not yet' : `${((t - fellAt) / 1000).toFixed(1)} s after the fall`;
+  s.log(
+    `scale-down from ${describeInstances(start)}: a quota lowered ${after(loweredAt)}, ` +
+      `an instance removed ${after(removed?.atMs)}` +
+      (removed === undefined ? '' : ` (${removed.instances.map(i => i.pod).join(', ')})`),
+  );
+  // Vertical first: a quota came down while every instance was still there, but for
+  // instances a resize had replaced.
+  const early = removed !== undefined && removed.atMs <= loweredAt ? removed : undefined;
+  const notStale = (early?.instances ?? []).filter(x => !early?.kept.some(k => staleBeside(x, k)));
+  expect({ removedBeforeAQuotaAndNotStale: notStale.map(i => i.pod), loweredAt }).toMatchObject({
+    removedBeforeAQuotaAndNotStale: [],
   });
-  // Vertical first: quotas came down while every instance was still there.
-  expect(await replicas()).toBe(before);
   await waitFor('replicas back to the minimum', async () => (await replicas()) === 1, {
     timeoutMs: 90_000,
     intervalMs: 1000,
