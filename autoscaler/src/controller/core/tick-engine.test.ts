@@ -86,6 +86,7 @@ function setup(opts: {
   const horizontal: string[] = [];
   const decisions = createDecisionStore();
   const sizer = createInstanceSizer();
+  const metrics = new AutoscalerMetrics({ defaultMetrics: false });
   let now = NOW;
   const engine = createTickEngine({
     source: { functions: () => opts.fns, pods: f => pods.get(f.key) ?? [] },
@@ -105,7 +106,7 @@ function setup(opts: {
     sizer,
     decisions,
     onHorizontal: f => horizontal.push(f.key),
-    metrics: new AutoscalerMetrics({ defaultMetrics: false }),
+    metrics,
     log,
     now: () => now,
     isLeader: () => opts.leader ?? true,
@@ -113,7 +114,7 @@ function setup(opts: {
   const advance = (ms: number): void => {
     now += ms;
   };
-  return { engine, agents, horizontal, decisions, advance };
+  return { engine, agents, horizontal, decisions, advance, metrics };
 }
 
 describe('createTickEngine', () => {
@@ -169,6 +170,40 @@ describe('createTickEngine', () => {
     advance(1000);
     await engine.tick();
     expect(horizontal).toEqual(['knative/ns/f']);
+  });
+
+  it('forgets a function that is gone, and starts afresh when it comes back', async () => {
+    const fns = [fn('stays'), fn('goes')];
+    const { engine, decisions, advance } = setup({ fns, load: () => ({ samples: [20] }) });
+    await engine.tick();
+    expect(engine.stateOf('knative/ns/goes')?.lastTickS).toBe(NOW / 1000);
+    const gone = fns.splice(1, 1);
+    advance(1000);
+    await engine.tick();
+    expect(engine.stateOf('knative/ns/goes')).toBeUndefined();
+    expect(decisions.get('knative/ns/goes')).toBeUndefined();
+    expect(engine.stateOf('knative/ns/stays')?.lastTickS).toBe(NOW / 1000 + 1);
+    fns.push(...gone);
+    advance(1000);
+    await engine.tick();
+    // A state carried over would have seen three samples.
+    expect(engine.stateOf('knative/ns/goes')?.load.samples).toBe(1);
+    expect(engine.stateOf('knative/ns/stays')?.load.samples).toBe(3);
+    expect(decisions.get('knative/ns/goes')?.desiredReplicas).toBe(1);
+  });
+
+  it('counts decisions by kind once, whenever the registry is read', async () => {
+    const { engine, metrics, advance } = setup({
+      fns: [fn('a'), fn('b')],
+      load: () => ({ samples: [120] }),
+    });
+    await engine.tick();
+    const kind = /dilu_autoscaler_decisions_total\{kind="quota-up"\} (\d+)/;
+    expect(Number(kind.exec(await metrics.text())?.[1])).toBe(2);
+    expect(Number(kind.exec(await metrics.text())?.[1])).toBe(2);
+    advance(1000);
+    await engine.tick();
+    expect(Number(kind.exec(await metrics.text())?.[1])).toBeGreaterThanOrEqual(2);
   });
 
   it('writes nothing when it is not the leader', async () => {

@@ -8,6 +8,7 @@ import type {
   LoadObservation,
   PolicyState,
 } from '../../policy/index.js';
+import type { Predictor } from '../../model/index.js';
 import type { NodeAgentClient } from '../nodeagent/node-agent-client.js';
 import { createAllocationCache } from './allocation-cache.js';
 import type { AutoscalerMetrics, FunctionState } from './autoscaler-metrics.js';
@@ -18,7 +19,6 @@ import { applyQuotaChanges } from './quota-actuator.js';
 import type {
   DecisionStore,
   FunctionSource,
-  HorizontalDecision,
   LoadSource,
   ManagedFunction,
   PredictorSource,
@@ -68,7 +68,10 @@ export interface TickEngine {
  * through the node agents, then hand the horizontal ones to the reconcilers.
  */
 export function createTickEngine(deps: TickEngineDeps): TickEngine {
-  const states = new Map<string, PolicyState>();
+  // One record per function rather than a map per kind of memory: a tick over 10,000
+  // functions then makes one lookup per function, and touches one object, instead of several.
+  const slots = new Map<string, FunctionSlot>();
+  let tickSeq = 0;
   const allocations = createAllocationCache({
     agents: deps.agents,
     log: deps.log,
@@ -76,16 +79,12 @@ export function createTickEngine(deps: TickEngineDeps): TickEngine {
     resyncMs: deps.agentResyncMs ?? 10_000,
     ...(deps.agentConcurrency === undefined ? {} : { concurrency: deps.agentConcurrency }),
   });
-  const lastNew = new Map<string, InstanceSizing>();
-  const known = new Map<string, ManagedFunction>();
+  const podsOf = (fn: ManagedFunction): readonly V1Pod[] => slots.get(fn.key)?.pods ?? NO_PODS;
 
-  const fallbackSizing = (
-    fn: ManagedFunction,
-    d: Parameters<InstanceSizer['size']>[0],
-  ): InstanceSizing => {
-    const spec = fn.spec;
+  const fallbackSizing = (slot: FunctionSlot, d: Predictor): InstanceSizing => {
+    const spec = slot.fn.spec;
     return (
-      lastNew.get(fn.key) ??
+      slot.lastNew ??
       deps.sizer.size(d, {
         class: spec?.class,
         sloMs: spec?.sloMs,
@@ -99,7 +98,6 @@ export function createTickEngine(deps: TickEngineDeps): TickEngine {
   interface Ctx {
     readonly nowS: number;
     readonly nowMs: number;
-    readonly pods: ReadonlyMap<string, readonly V1Pod[]>;
     readonly allocations: AllocationIndex;
     readonly load: ReadonlyMap<string, LoadObservation>;
     readonly planned: PlannedQuota[];
@@ -107,7 +105,8 @@ export function createTickEngine(deps: TickEngineDeps): TickEngine {
     readonly counts: Record<FunctionState, number>;
   }
 
-  const decideOne = (fn: ManagedFunction, ctx: Ctx): boolean => {
+  const decideOne = (slot: FunctionSlot, ctx: Ctx): boolean => {
+    const fn = slot.fn;
     if (fn.spec === undefined) {
       ctx.counts.invalid++;
       return false;
@@ -119,9 +118,9 @@ export function createTickEngine(deps: TickEngineDeps): TickEngine {
     }
     ctx.counts.managed++;
     const instances = instanceViews(
-      ctx.pods.get(fn.key) ?? [],
+      slot.pods,
       ctx.allocations,
-      fallbackSizing(fn, predictor),
+      fallbackSizing(slot, predictor),
       node => {
         allocations.invalidate(node);
       },
@@ -133,10 +132,10 @@ export function createTickEngine(deps: TickEngineDeps): TickEngine {
       instances,
       load: load ?? {},
       nowS: ctx.nowS,
-      state: states.get(fn.key),
+      state: slot.state,
     });
-    states.set(fn.key, d.state);
-    lastNew.set(fn.key, d.newInstance);
+    slot.state = d.state;
+    slot.lastNew = d.newInstance;
     for (const change of d.quotaChanges) {
       ctx.planned.push({ functionKey: fn.key, namespace: fn.namespace, change });
     }
@@ -158,34 +157,60 @@ export function createTickEngine(deps: TickEngineDeps): TickEngine {
 
   const recordHorizontal = (fn: ManagedFunction, d: Decision, ctx: Ctx): void => {
     const prev = deps.decisions.get(fn.key);
-    const next: HorizontalDecision = {
+    const same =
+      prev !== undefined &&
+      prev.desiredReplicas === d.desiredReplicas &&
+      sameIds(prev.remove, d.remove) &&
+      sameInstance(prev.newInstance, d.newInstance);
+    if (same) return;
+    deps.decisions.set(fn.key, {
       desiredReplicas: d.desiredReplicas,
       remove: d.remove,
       newInstance: d.newInstance,
       sloMs: fn.spec?.sloMs,
       atMs: ctx.nowMs,
-    };
-    const same =
-      prev !== undefined &&
-      prev.desiredReplicas === next.desiredReplicas &&
-      sameIds(prev.remove, next.remove) &&
-      sameInstance(prev.newInstance, next.newInstance);
-    if (same) return;
-    deps.decisions.set(fn.key, next);
+    });
     ctx.changed.push(fn);
   };
 
-  const forgetGone = (fns: readonly ManagedFunction[]): void => {
-    const now = new Set(fns.map(f => f.key));
-    for (const [key, fn] of known) {
-      if (now.has(key)) continue;
-      known.delete(key);
-      states.delete(key);
-      lastNew.delete(key);
-      deps.decisions.delete(key);
-      deps.metrics.forgetFunction(fn);
+  /**
+   * This tick's records, in the source's order, with their pods read once; the records of
+   * functions that are gone are dropped with everything remembered about them.
+   */
+  const slotsFor = (
+    fns: readonly ManagedFunction[],
+    podCounts: Map<string, number>,
+  ): FunctionSlot[] => {
+    const seq = ++tickSeq;
+    const out = new Array<FunctionSlot>(fns.length);
+    let fresh = 0;
+    for (let i = 0; i < fns.length; i++) {
+      const fn = fns[i] as ManagedFunction;
+      let slot = slots.get(fn.key);
+      if (slot === undefined) {
+        slot = { fn, pods: NO_PODS, state: undefined, lastNew: undefined, seenAt: 0 };
+        slots.set(fn.key, slot);
+      }
+      if (slot.seenAt !== seq) fresh++;
+      slot.fn = fn;
+      slot.seenAt = seq;
+      slot.pods = deps.source.pods(fn);
+      for (const p of slot.pods) {
+        const node = p.spec?.nodeName;
+        if (node !== undefined) podCounts.set(node, (podCounts.get(node) ?? 0) + 1);
+      }
+      out[i] = slot;
     }
-    for (const fn of fns) known.set(fn.key, fn);
+    // Every record still held was seen this tick unless there are more records than keys.
+    if (slots.size > fresh) {
+      for (const [key, slot] of slots) {
+        if (slot.seenAt === seq) continue;
+        slots.delete(key);
+        deps.decisions.delete(key);
+        deps.metrics.forgetFunction(slot.fn);
+      }
+    }
+    return out;
   };
 
   return {
@@ -193,25 +218,15 @@ export function createTickEngine(deps: TickEngineDeps): TickEngine {
       const t0 = performance.now();
       const nowMs = deps.now();
       const fns = deps.source.functions();
-      forgetGone(fns);
-      const pods = new Map<string, readonly V1Pod[]>();
       const podCounts = new Map<string, number>();
-      for (const fn of fns) {
-        const list = deps.source.pods(fn);
-        pods.set(fn.key, list);
-        for (const p of list) {
-          const node = p.spec?.nodeName;
-          if (node !== undefined) podCounts.set(node, (podCounts.get(node) ?? 0) + 1);
-        }
-      }
+      const current = slotsFor(fns, podCounts);
       const [, load] = await Promise.all([
         allocations.refresh(podCounts, nowMs),
-        deps.load.observe(fns, fn => pods.get(fn.key) ?? []),
+        deps.load.observe(fns, podsOf),
       ]);
       const ctx: Ctx = {
         nowS: nowMs / 1000,
         nowMs,
-        pods,
         allocations: allocations.store,
         load,
         planned: [],
@@ -220,13 +235,16 @@ export function createTickEngine(deps: TickEngineDeps): TickEngine {
       };
       let decided = 0;
       let errors = 0;
-      for (const fn of fns) {
+      for (const slot of current) {
         try {
-          if (decideOne(fn, ctx)) decided++;
+          if (decideOne(slot, ctx)) decided++;
         } catch (err) {
           errors++;
           deps.metrics.functionError(err instanceof Error ? err.name : 'error');
-          deps.log.error({ function: fn.key, err: String(err) }, 'function not decided this tick');
+          deps.log.error(
+            { function: slot.fn.key, err: String(err) },
+            'function not decided this tick',
+          );
         }
       }
       const quota = await applyQuotaChanges(ctx.planned, {
@@ -235,13 +253,9 @@ export function createTickEngine(deps: TickEngineDeps): TickEngine {
         log: deps.log,
         isLeader: deps.isLeader,
       });
-      deps.metrics.quotaChanges(
-        {
-          up: ctx.planned.filter(p => p.change.to > p.change.from).length,
-          down: ctx.planned.filter(p => p.change.to < p.change.from).length,
-        },
-        quota,
-      );
+      let up = 0;
+      for (const p of ctx.planned) if (p.change.to > p.change.from) up++;
+      deps.metrics.quotaChanges({ up, down: ctx.planned.length - up }, quota);
       // Horizontal after vertical: the reconcilers act once the quotas are in place.
       for (const fn of ctx.changed) deps.onHorizontal(fn);
       deps.metrics.functionsByState(ctx.counts);
@@ -257,13 +271,29 @@ export function createTickEngine(deps: TickEngineDeps): TickEngine {
       };
     },
     reset() {
-      states.clear();
-      lastNew.clear();
+      for (const slot of slots.values()) {
+        slot.state = undefined;
+        slot.lastNew = undefined;
+      }
       deps.decisions.clear();
     },
-    stateOf: key => states.get(key),
+    stateOf: key => slots.get(key)?.state,
   };
 }
+
+/** What the engine remembers about one function between ticks. */
+interface FunctionSlot {
+  fn: ManagedFunction;
+  /** This tick's pods (from the source, read once per tick). */
+  pods: readonly V1Pod[];
+  state: PolicyState | undefined;
+  /** The latest decision's new-instance configuration (the fallback for unmapped pods). */
+  lastNew: InstanceSizing | undefined;
+  /** The tick that last saw the function. */
+  seenAt: number;
+}
+
+const NO_PODS: readonly V1Pod[] = Object.freeze([]);
 
 function sameInstance(a: InstanceSizing, b: InstanceSizing): boolean {
   return (
