@@ -11,24 +11,52 @@ interface PodDecision {
   readonly gpuIndex?: number;
 }
 
-// Informers replace a pod object on every change, so parsing once per object is enough.
-const decisionCache = new WeakMap<V1Pod, PodDecision | null>();
+/**
+ * What is worked out once per pod object and reused by later ticks: informers replace a pod
+ * object on every change, so a memo keyed by the object can never be stale about the pod.
+ * One record per pod (not one cache per item) keeps a tick to one lookup per instance.
+ */
+interface PodMemo {
+  /** Its decision annotation, parsed (null when absent or not JSON). */
+  readonly decision: PodDecision | null;
+  /** The allocation found for it last, reused while the store still holds it. */
+  placed: PlacedAllocation | undefined;
+  /** The last view built, valid for `viewOf` and `headroom`. */
+  view: InstanceView | undefined;
+  viewOf: Allocation | undefined;
+  headroom: number;
+}
+
+const memos = new WeakMap<V1Pod, PodMemo>();
+
+function memoOf(pod: V1Pod): PodMemo {
+  let memo = memos.get(pod);
+  if (memo === undefined) {
+    memo = {
+      decision: parseDecision(pod),
+      placed: undefined,
+      view: undefined,
+      viewOf: undefined,
+      headroom: 0,
+    };
+    memos.set(pod, memo);
+  }
+  return memo;
+}
+
+function parseDecision(pod: V1Pod): PodDecision | null {
+  const raw = pod.metadata?.annotations?.['dilu.dev/decision'];
+  if (raw === undefined) return null;
+  try {
+    const v: unknown = JSON.parse(raw);
+    return typeof v === 'object' && v !== null ? v : null;
+  } catch {
+    return null;
+  }
+}
 
 export function podDecision(pod: V1Pod): PodDecision | undefined {
-  const hit = decisionCache.get(pod);
-  if (hit !== undefined) return hit ?? undefined;
-  const raw = pod.metadata?.annotations?.['dilu.dev/decision'];
-  let parsed: PodDecision | null = null;
-  if (raw !== undefined) {
-    try {
-      const v: unknown = JSON.parse(raw);
-      if (typeof v === 'object' && v !== null) parsed = v;
-    } catch {
-      parsed = null;
-    }
-  }
-  decisionCache.set(pod, parsed);
-  return parsed ?? undefined;
+  return memoOf(pod).decision ?? undefined;
 }
 
 export function isPodReady(pod: V1Pod): boolean {
@@ -44,6 +72,12 @@ export function isTerminating(pod: V1Pod): boolean {
 export interface PlacedAllocation {
   readonly node: string;
   readonly allocation: Allocation;
+  /**
+   * True while the index still holds this entry; false once its node was read again, the
+   * allocation updated or dropped. Lets a caller keep an entry across ticks and re-check it
+   * without a lookup.
+   */
+  readonly current: boolean;
 }
 
 /** Allocations of the polled nodes, indexed by pod and by GPU. */
@@ -62,6 +96,8 @@ export interface AllocationStore extends AllocationIndex {
   nodes(): IterableIterator<string>;
 }
 
+type Placed = { -readonly [K in keyof PlacedAllocation]: PlacedAllocation[K] };
+
 interface NodeEntry {
   readonly byId: Map<string, Allocation>;
   readonly sums: number[];
@@ -71,11 +107,14 @@ export function createAllocationStore(): AllocationStore {
   // Nested maps and per-node arrays rather than joined string keys: lookups run for every
   // instance of the cluster once per tick.
   const perNode = new Map<string, NodeEntry>();
-  const pods = new Map<string, Map<string, PlacedAllocation>>();
+  const pods = new Map<string, Map<string, Placed>>();
   const unlinkPod = (node: string, a: Allocation): void => {
     if (a.pod === null) return;
     const ns = pods.get(a.pod.namespace);
-    if (ns?.get(a.pod.name)?.node === node) ns.delete(a.pod.name);
+    const placed = ns?.get(a.pod.name);
+    if (placed?.node !== node) return;
+    placed.current = false;
+    ns?.delete(a.pod.name);
   };
   const linkPod = (node: string, a: Allocation): void => {
     if (a.pod === null) return;
@@ -84,7 +123,9 @@ export function createAllocationStore(): AllocationStore {
       ns = new Map();
       pods.set(a.pod.namespace, ns);
     }
-    ns.set(a.pod.name, { node, allocation: a });
+    const before = ns.get(a.pod.name);
+    if (before !== undefined) before.current = false;
+    ns.set(a.pod.name, { node, allocation: a, current: true });
   };
   const dropNode = (node: string): void => {
     const entry = perNode.get(node);
@@ -150,20 +191,23 @@ function gpuKey(node: string, index: number): string {
   return (keys[index] ??= `${node}/${index}`);
 }
 
-// The last view built for a pod object: reused while its allocation object and GPU headroom
-// are the same, so a steady cluster allocates no new views.
-const viewCache = new WeakMap<V1Pod, { a: Allocation; headroom: number; view: InstanceView }>();
-
+/**
+ * The pod's view from its allocation; the last one built is reused while the allocation
+ * object and the GPU's headroom are the same, so a steady cluster allocates no new views.
+ */
 function placedView(
   pod: V1Pod,
+  memo: PodMemo,
   placed: PlacedAllocation,
   allocations: AllocationIndex,
   batch: number,
 ): InstanceView {
   const a = placed.allocation;
   const headroom = Math.max(0, GPU_QUOTA_TOTAL - allocations.quotaSum(placed.node, a.gpuIndex));
-  const hit = viewCache.get(pod);
-  if (hit?.a === a && hit.headroom === headroom && hit.view.batch === batch) return hit.view;
+  const hit = memo.view;
+  if (hit !== undefined && memo.viewOf === a && memo.headroom === headroom && hit.batch === batch) {
+    return hit;
+  }
   const view: InstanceView = {
     id: pod.metadata?.name ?? '',
     batch,
@@ -175,12 +219,17 @@ function placedView(
     gpu: gpuKey(placed.node, a.gpuIndex),
     createdAtS: createdAtOf(pod),
   };
-  viewCache.set(pod, { a, headroom, view });
+  memo.view = view;
+  memo.viewOf = a;
+  memo.headroom = headroom;
   return view;
 }
 
-function unplacedView(pod: V1Pod, fallback: InstanceSizing): InstanceView {
-  const decision = podDecision(pod);
+function unplacedView(
+  pod: V1Pod,
+  decision: PodDecision | null,
+  fallback: InstanceSizing,
+): InstanceView {
   const r = decision?.smRequest ?? fallback.smRequest;
   const l = Math.max(r, decision?.smLimit ?? fallback.smLimit);
   const node = pod.spec?.nodeName;
@@ -201,6 +250,17 @@ function unplacedView(pod: V1Pod, fallback: InstanceSizing): InstanceView {
   };
 }
 
+/** The pod's allocation: the one found before while the index still holds it. */
+function placementOf(
+  pod: V1Pod,
+  memo: PodMemo,
+  allocations: AllocationIndex,
+): PlacedAllocation | undefined {
+  if (memo.placed?.current === true) return memo.placed;
+  memo.placed = allocations.byPod(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '');
+  return memo.placed;
+}
+
 /**
  * The policy's view of a function's instances. The node agent's allocation is the truth for
  * r, l and q (it is what the device plugin granted); the webhook's decision annotation gives
@@ -217,12 +277,13 @@ export function instanceViews(
   const out: InstanceView[] = [];
   for (const pod of pods) {
     if (isTerminating(pod)) continue;
-    const placed = allocations.byPod(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '');
+    const memo = memoOf(pod);
+    const placed = placementOf(pod, memo, allocations);
     if (placed === undefined && pod.spec?.nodeName !== undefined) unplaced(pod.spec.nodeName);
     out.push(
       placed === undefined
-        ? unplacedView(pod, fallback)
-        : placedView(pod, placed, allocations, podDecision(pod)?.batch ?? fallback.batch),
+        ? unplacedView(pod, memo.decision, fallback)
+        : placedView(pod, memo, placed, allocations, memo.decision?.batch ?? fallback.batch),
     );
   }
   return out;
