@@ -55,6 +55,21 @@ describe('parseFunctionSpec', () => {
   });
 });
 
+describe('parseFunctionSpec knobs', () => {
+  it('gives functions with the same knobs one shared object, and others their own', () => {
+    const a = parseFunctionSpec({ name: 'a', sloMs: 100 });
+    const b = parseFunctionSpec({ name: 'b', sloMs: 300, minScale: 2 });
+    const c = parseFunctionSpec({ name: 'c', sloMs: 100, knobs: { panicThreshold: 3 } });
+    const d = parseFunctionSpec({ name: 'd', sloMs: 50, knobs: { panicThreshold: 3 } });
+    expect(b.knobs).toBe(a.knobs);
+    expect(d.knobs).toBe(c.knobs);
+    expect(c.knobs).not.toBe(a.knobs);
+    expect(c.knobs.panicThreshold).toBe(3);
+    expect(a.knobs.panicThreshold).not.toBe(3);
+    expect(Object.isFrozen(a.knobs)).toBe(true);
+  });
+});
+
 describe('scaleBounds', () => {
   it.each([
     [{ minScale: 0, maxScale: 0, scaleToZero: true }, 0, Infinity],
