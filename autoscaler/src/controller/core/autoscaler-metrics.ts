@@ -163,8 +163,10 @@ export class AutoscalerMetrics {
     if (load?.p95LatencyMs !== undefined) f.p95S = load.p95LatencyMs / 1000;
     // Copied, not kept: the tick's own array would outlive the tick, be promoted and die in
     // the old generation, 10,000 arrays a tick for a large cluster.
-    f.instances.length = 0;
-    for (const x of instances) f.instances.push(x);
+    // By index: emptying with length = 0 would free the backing store and push allocate it again.
+    const kept = f.instances;
+    for (let i = 0; i < instances.length; i++) kept[i] = instances[i] as InstanceView;
+    kept.length = instances.length;
     f.quotas =
       d.quotaChanges.length === 0 ? undefined : new Map(d.quotaChanges.map(q => [q.id, q.to]));
     // A labelled inc() hashes its labels: about a thousand reasons a tick on a large

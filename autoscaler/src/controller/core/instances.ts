@@ -274,17 +274,19 @@ export function instanceViews(
   /** Told the node of a scheduled pod the agents have not reported yet. */
   unplaced: (node: string) => void = () => undefined,
 ): InstanceView[] {
-  const out: InstanceView[] = [];
+  // Sized up front: growing from [] allocates a larger backing store for every function.
+  const out = new Array<InstanceView>(pods.length);
+  let n = 0;
   for (const pod of pods) {
     if (isTerminating(pod)) continue;
     const memo = memoOf(pod);
     const placed = placementOf(pod, memo, allocations);
     if (placed === undefined && pod.spec?.nodeName !== undefined) unplaced(pod.spec.nodeName);
-    out.push(
+    out[n++] =
       placed === undefined
         ? unplacedView(pod, memo.decision, fallback)
-        : placedView(pod, memo, placed, allocations, memo.decision?.batch ?? fallback.batch),
-    );
+        : placedView(pod, memo, placed, allocations, memo.decision?.batch ?? fallback.batch);
   }
+  out.length = n;
   return out;
 }

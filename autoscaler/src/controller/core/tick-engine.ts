@@ -80,6 +80,9 @@ export function createTickEngine(deps: TickEngineDeps): TickEngine {
     ...(deps.agentConcurrency === undefined ? {} : { concurrency: deps.agentConcurrency }),
   });
   const podsOf = (fn: ManagedFunction): readonly V1Pod[] => slots.get(fn.key)?.pods ?? NO_PODS;
+  const invalidateNode = (node: string): void => {
+    allocations.invalidate(node);
+  };
 
   const fallbackSizing = (slot: FunctionSlot, d: Predictor): InstanceSizing => {
     const spec = slot.fn.spec;
@@ -121,16 +124,14 @@ export function createTickEngine(deps: TickEngineDeps): TickEngine {
       slot.pods,
       ctx.allocations,
       fallbackSizing(slot, predictor),
-      node => {
-        allocations.invalidate(node);
-      },
+      invalidateNode,
     );
     const load = ctx.load.get(fn.key);
     const d = deps.policy.decide({
       spec: fn.spec,
       predictor,
       instances,
-      load: load ?? {},
+      load: load ?? NO_LOAD,
       nowS: ctx.nowS,
       state: slot.state,
     });
@@ -235,7 +236,9 @@ export function createTickEngine(deps: TickEngineDeps): TickEngine {
       };
       let decided = 0;
       let errors = 0;
-      for (const slot of current) {
+      // Indexed: the loop runs once per function and must not allocate per step.
+      for (let i = 0; i < current.length; i++) {
+        const slot = current[i] as FunctionSlot;
         try {
           if (decideOne(slot, ctx)) decided++;
         } catch (err) {
@@ -294,6 +297,7 @@ interface FunctionSlot {
 }
 
 const NO_PODS: readonly V1Pod[] = Object.freeze([]);
+const NO_LOAD: LoadObservation = Object.freeze({});
 
 function sameInstance(a: InstanceSizing, b: InstanceSizing): boolean {
   return (
