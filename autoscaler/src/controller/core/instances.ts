@@ -287,6 +287,6 @@ export function instanceViews(
         ? unplacedView(pod, memo.decision, fallback)
         : placedView(pod, memo, placed, allocations, memo.decision?.batch ?? fallback.batch);
   }
-  out.length = n;
+  if (n !== out.length) out.length = n;
   return out;
 }
