@@ -162,8 +162,8 @@ export class AutoscalerMetrics {
     f.observed = load?.samples?.at(-1) ?? f.observed;
     if (load?.p95LatencyMs !== undefined) f.p95S = load.p95LatencyMs / 1000;
     // Copied, not kept: the tick's own array would outlive the tick, be promoted and die in
-    // the old generation, 10,000 arrays a tick for a large cluster.
-    // By index: emptying with length = 0 would free the backing store and push allocate it again.
+    // the old generation, 10,000 arrays a tick for a large cluster. Copied by index, because
+    // emptying with length = 0 frees the backing store and push then allocates it again.
     const kept = f.instances;
     for (let i = 0; i < instances.length; i++) kept[i] = instances[i] as InstanceView;
     kept.length = instances.length;

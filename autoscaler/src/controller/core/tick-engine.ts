@@ -1,5 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { Predictor } from '../../model/index.js';
 import type {
   CoScalingPolicy,
   Decision,
@@ -8,7 +9,6 @@ import type {
   LoadObservation,
   PolicyState,
 } from '../../policy/index.js';
-import type { Predictor } from '../../model/index.js';
 import type { NodeAgentClient } from '../nodeagent/node-agent-client.js';
 import { createAllocationCache } from './allocation-cache.js';
 import type { AutoscalerMetrics, FunctionState } from './autoscaler-metrics.js';
