@@ -33,7 +33,15 @@ function simulate(seconds: number): Sim {
   const model = 'resnet152';
   const slo = 400;
   const predictor = bundledPredictor(model, 8);
-  const spec = parseFunctionSpec({ name: model, sloMs: slo, minScale: 1 });
+  // The remembered peak halves every minute here (default: every 30 min), so the eight
+  // minutes show the whole cycle; with the default, keep-alive holds the instances that
+  // reach the peak for half an hour after it.
+  const spec = parseFunctionSpec({
+    name: model,
+    sloMs: slo,
+    minScale: 1,
+    knobs: { burstHalfLifeS: 60 },
+  });
   const policy = createCoScalingPolicy();
   const first = sizeInstance(predictor, { sloMs: slo, loadRps: load(0) });
   type Live = InstanceView & { readyAt: number };

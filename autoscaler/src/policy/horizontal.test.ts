@@ -46,6 +46,33 @@ describe('replicasFor (even split, vertical reach counted first)', () => {
   });
 });
 
+describe('replicasFor (one shared queue: capacities add up)', () => {
+  it.each([
+    ['no load: keep', 0, 2, 2],
+    ['fits the reachable capacity', 300, 2, 2],
+    ['one more needed', 450, 2, 3],
+    ['from zero', 450, 0, Math.ceil(450 / (0.9 * T))],
+  ])('%s', (_, demand, n, expected) => {
+    const fs = figures(Array.from({ length: n }, (_, i) => instance(`i${i}`)));
+    expect(replicasFor(demand, fs, T, 0.9, true)).toBe(expected);
+  });
+
+  it('counts an instance stuck at its quota for what it serves, not as the bound on every share', () => {
+    const fs = figures([instance('a'), instance('b', { quotaHeadroom: 0 })]);
+    // a reaches 222 rps, b 111: together 0.9 x 333 = 300 >= 210; 320 needs one more.
+    expect(replicasFor(210, fs, T, 0.9, true)).toBe(2);
+    expect(replicasFor(320, fs, T, 0.9, true)).toBe(3);
+    // Two stuck instances and 600 rps: (600 / 0.9 - 222) / 222 -> 3 more, not 6 in all.
+    const stuck = figures([
+      instance('c', { quotaHeadroom: 0 }),
+      instance('d', { quotaHeadroom: 0 }),
+    ]);
+    expect(replicasFor(600, stuck, T, 0.9, true)).toBe(4);
+    // An even split bounds every share by 111 rps: 600 / (0.9 x 111) -> 6.
+    expect(replicasFor(600, stuck, T, 0.9)).toBe(6);
+  });
+});
+
 describe('removalOrder', () => {
   it('removes stale, then starting (newest first), then the least useful ready ones', () => {
     const sizing = sizeInstance(predictor, { sloMs: 200 });
@@ -123,7 +150,8 @@ function run(
     const d = policy.decide({
       spec: spec({
         minScale: opts.minScale ?? 1,
-        knobs: { ...EXACT, burstReserve: 0, ...opts.knobs },
+        // The load rule alone: keep-alive holds no more than the settled load needs.
+        knobs: { ...EXACT, burstReserve: 0, burstHeadroom: 1, ...opts.knobs },
       }),
       instances,
       load: { samples: [rps] },
@@ -248,5 +276,18 @@ describe('anticipating the cold start', () => {
     // 150 + 5 rps/s x (10 s model load + 2 s pod start) = 210 > 0.9 x 222.
     expect(ahead.at(-1)?.add).toBe(1);
     expect(ahead.at(-1)?.figures.forecastRps).toBeCloseTo(150 + 4.5 * 12, 0);
+  });
+});
+
+describe('scale-out with a shared queue', () => {
+  it('adds for what the instances serve together, an instance stuck at its quota included', () => {
+    // a reaches 222 rps, b is held at q = 20 by its GPU (111 rps). 260 rps: together they
+    // carry 0.9 x 333 = 300 with one queue; an even split would bound each share by 111.
+    const fleet = [instance('a'), instance('b', { quotaHeadroom: 0 })];
+    const shared = run(fleet, [260]).at(-1);
+    const even = run(fleet, [260], { knobs: { sharedQueue: false } }).at(-1);
+    expect(shared?.add).toBe(0);
+    expect(even?.add).toBe(1);
+    expect(run(fleet, [330]).at(-1)?.add).toBe(1);
   });
 });

@@ -17,16 +17,22 @@ export interface ReplicaPlan {
  * credited with the capacity at the quota its GPU lets it reach (vertical first), and
  * instances are added only for what that cannot cover.
  *
- * Scale out (at once): the router spreads requests evenly over instances, so n instances
- * are enough when the forecast <= scaleOutUtilization x n x (the smallest reachable
- * capacity among them and a new instance). The forecast looks one cold start ahead, so new
- * instances are ready when the load arrives.
+ * Scale out (at once): with one shared queue (knob sharedQueue: Knative's activator and
+ * queue-proxy at containerConcurrency = batch) a request goes to whichever instance frees
+ * up first, so n instances carry the sum of what each reaches: they are enough when the
+ * forecast <= scaleOutUtilization x that sum, and each new one adds a fresh instance's
+ * capacity. With an even split (sharedQueue off) the weakest instance bounds every share:
+ * scaleOutUtilization x n x (the smallest reachable capacity among them and a new
+ * instance). The forecast looks one cold start ahead, so new instances are ready when the
+ * load arrives.
  *
  * Scale in (lazy): once instances would sit at their floor quota r and fewer would carry
  * the load at scaleInUtilization (< scaleOut, for hysteresis) for scaleDownDelayS, remove
  * down to what the highest forecast seen in that window needs (Knative's
  * scale-down-delay: the max over the window). Only ready instances count for what
- * remains. Never in panic.
+ * remains, each bounded by the weakest of them even with a shared queue: keeping an
+ * instance too many costs its idle floor, removing one too many a cold start. Never in
+ * panic.
  *
  * Resize (resize.ts): when a new configuration is adopted, every existing instance is
  * stale: enough new instances to carry the forecast on their own are started, and the
@@ -138,22 +144,25 @@ function alarmNeedsInstance(ctx: TickContext): boolean {
 /** Seconds a latency alarm must last before it adds an instance. */
 const ALARM_PERSIST_S = 2;
 
-/** The instances of the fleet's configuration: how many, and the weakest one's reach. */
+/** The instances of the fleet's configuration: how many, the weakest one's reach and theirs in all. */
 interface CurrentFleet {
   readonly count: number;
   readonly stale: number;
   readonly minReach: number;
+  readonly totalReach: number;
 }
 
 function fleetOf(ctx: TickContext): CurrentFleet {
   let count = 0;
   let minReach = Number.POSITIVE_INFINITY;
+  let totalReach = 0;
   for (const f of ctx.figures) {
     if (isStale(f, ctx.sizing)) continue;
     count++;
     minReach = Math.min(minReach, f.reachableCapacity);
+    totalReach += f.reachableCapacity;
   }
-  return { count, stale: ctx.figures.length - count, minReach };
+  return { count, stale: ctx.figures.length - count, minReach, totalReach };
 }
 
 /**
@@ -165,7 +174,10 @@ function fleetOf(ctx: TickContext): CurrentFleet {
  */
 function outCount(ctx: TickContext, fleet: CurrentFleet, load: number): number {
   const u = ctx.knobs.scaleOutUtilization;
-  return fleet.stale + countFor(load, fleet.count, fleet.minReach, ctx.newCapacityRps, u);
+  const wanted = ctx.knobs.sharedQueue
+    ? countShared(load, fleet.count, fleet.totalReach, ctx.newCapacityRps, u)
+    : countFor(load, fleet.count, fleet.minReach, ctx.newCapacityRps, u);
+  return fleet.stale + wanted;
 }
 
 function pct(f: number): string {
@@ -191,7 +203,8 @@ export function sameConfiguration(best: FleetConfig, current: FleetConfig): bool
 }
 
 /**
- * Smallest count >= current that carries `demand` at `utilization` under an even split.
+ * Smallest count >= current that carries `demand` at `utilization`, with one shared queue
+ * (the instances' capacities add up) or under an even split (the weakest bounds each share).
  * Existing instances count with their reachable capacity, new ones with a fresh instance's.
  */
 export function replicasFor(
@@ -199,10 +212,29 @@ export function replicasFor(
   figures: readonly InstanceFigures[],
   newCapacity: number,
   utilization: number,
+  sharedQueue = false,
 ): number {
   let minCap = Number.POSITIVE_INFINITY;
-  for (const f of figures) minCap = Math.min(minCap, f.reachableCapacity);
-  return countFor(demand, figures.length, minCap, newCapacity, utilization);
+  let total = 0;
+  for (const f of figures) {
+    minCap = Math.min(minCap, f.reachableCapacity);
+    total += f.reachableCapacity;
+  }
+  return sharedQueue
+    ? countShared(demand, figures.length, total, newCapacity, utilization)
+    : countFor(demand, figures.length, minCap, newCapacity, utilization);
+}
+
+function countShared(
+  demand: number,
+  n: number,
+  totalCap: number,
+  newCapacity: number,
+  utilization: number,
+): number {
+  if (!(demand > 0) || demand <= utilization * totalCap) return n;
+  if (!(newCapacity > 0)) return n;
+  return n + Math.ceil((demand / utilization - totalCap) / newCapacity - 1e-9);
 }
 
 function countFor(

@@ -21,7 +21,7 @@ describe('resolveKnobs', () => {
       batchWaitFactor: 2,
       dutyCycleWindowMs: 100,
       sharedQueue: true,
-      burstHeadroom: 1,
+      burstHeadroom: 1.25,
       burstReserve: 0.75,
       burstHalfLifeS: 1800,
       resizeSavings: 0.4,

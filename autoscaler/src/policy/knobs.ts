@@ -58,9 +58,10 @@ export const policyKnobsSchema = z
     scaleInUtilization: fraction.default(0.8),
     /**
      * Room kept for bursts: new configurations reach this multiple of the remembered peak at
-     * their limits (vertically), and keep-alive holds the instances that reach it.
+     * their limits (vertically), and keep-alive holds the instances that reach it. Above 1
+     * because the next burst often tops the highest one seen so far (decision 0335).
      */
-    burstHeadroom: z.number().min(1).max(10).default(1),
+    burstHeadroom: z.number().min(1).max(10).default(1.25),
     /** How long load must allow fewer instances before any is removed. */
     scaleDownDelayS: seconds.default(30),
     /** Replace a fleet of outgrown configurations when new ones cost this much less ... */

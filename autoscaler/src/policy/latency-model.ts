@@ -100,7 +100,11 @@ export function modelQuota(
 /** Largest fleet the sizing considers for a peak. */
 const MAX_PEAK_REPLICAS = 256;
 
-/** At a transient peak a request's own batch must fit the SLO; waiting is the burst's cost. */
+/**
+ * What one instance absorbs in the first seconds of a burst, before any new instance is
+ * ready: a request's own batch must fit the SLO, and waiting is the burst's cost. Planning
+ * a fleet for a remembered peak counts the wait (replicasForPeak).
+ */
 export const PEAK_WAIT_FACTOR = 1;
 
 /**
@@ -126,11 +130,11 @@ export function quotaForLoad(
 
 /**
  * Instances of `c` that carry `peakRps` at their limits: the share of each within
- * scaleOutUtilization of T(b, l), and the batch that share forms running within the SLO at
- * l. A peak is transient: a request that waits for a batch in flight during a burst is the
- * burst's cost (the queue drains once it passes), so the wait is not counted here; the
- * steady load's quotas count it (batchWaitFactor). Infinity when no fleet up to
- * MAX_PEAK_REPLICAS does.
+ * scaleOutUtilization of T(b, l), and that share served within the SLO at l, counting the
+ * wait for a batch in flight as the steady load does (steadyWaitFactor for n instances on
+ * a shared queue). Sizing picks the range for the peak and keep-alive holds these
+ * instances because the peak recurs; when it does, its requests queue like any others
+ * (decision 0335). Infinity when no fleet up to MAX_PEAK_REPLICAS does.
  */
 export function replicasForPeak(m: LatencyModel, c: FleetConfig, peakRps: number): number {
   if (!(peakRps > 0)) return 1;
@@ -138,7 +142,7 @@ export function replicasForPeak(m: LatencyModel, c: FleetConfig, peakRps: number
   if (!(t > 0)) return Number.POSITIVE_INFINITY;
   let n = Math.max(1, Math.ceil(peakRps / (m.knobs.scaleOutUtilization * t) - 1e-9));
   for (; n <= MAX_PEAK_REPLICAS; n++) {
-    const q = modelQuota(m, c, peakRps / n, { waitFactor: PEAK_WAIT_FACTOR });
+    const q = modelQuota(m, c, peakRps / n, { waitFactor: steadyWaitFactor(m.knobs, n) });
     if (q <= c.smLimit) return n;
   }
   return Number.POSITIVE_INFINITY;

@@ -8,9 +8,11 @@ import {
   idleFloorQuota,
   latencyBudgetMs,
   requestLatencyBoundMs,
+  steadyWaitFactor,
 } from './latency-bound.js';
 import {
   createLatencyModel,
+  modelQuota,
   quotaForLoad,
   replicasForLoad,
   replicasForPeak,
@@ -217,9 +219,25 @@ describe('sizeInstance: for a load and the peak to reach', () => {
     expect(s.feasible).toBe(true);
     expect(s.batch).toBeGreaterThanOrEqual(8);
     const n = replicasForPeak(m, s, 16);
-    // A handful of instances, not one per request: what was measured to serve such a load.
-    expect(n).toBeLessThanOrEqual(3);
+    // A handful of instances, not one per request: what was measured to serve such a load,
+    // with the peak's requests waiting for a batch in flight as the steady load's do.
+    expect(n).toBeLessThanOrEqual(4);
     expect(n * s.smLimit).toBeLessThanOrEqual(150);
+  });
+
+  it('plans a peak with its requests waiting for a batch in flight, as on a shared queue', () => {
+    // ResNet152 at 80 ms, b = 32, l = 28: a full batch runs ~70 ms, so at 300 rps (two
+    // thirds of T) one instance fits a request's own batch in the SLO, not the one before it.
+    const resnet = bundledPredictor('resnet152');
+    const m = createLatencyModel(resnet, 80, knobs);
+    const c = { batch: 32, smRequest: 28, smLimit: 28 };
+    expect(modelQuota(m, c, 300, { waitFactor: 1 })).toBeLessThanOrEqual(c.smLimit);
+    const n = replicasForPeak(m, c, 300);
+    expect(n).toBeGreaterThan(1);
+    const fits = (k: number): boolean =>
+      modelQuota(m, c, 300 / k, { waitFactor: steadyWaitFactor(knobs, k) }) <= c.smLimit;
+    expect(fits(n)).toBe(true);
+    expect(fits(n - 1)).toBe(false);
   });
 });
 
