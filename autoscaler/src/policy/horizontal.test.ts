@@ -28,7 +28,10 @@ function figures(instances: InstanceView[]) {
   );
 }
 
-describe('replicasFor (even split, vertical reach counted first)', () => {
+describe.each([
+  ['even split', false],
+  ['one shared queue', true],
+])('replicasFor (%s, vertical reach counted first)', (_, sharedQueue) => {
   it.each([
     ['no load: keep', 0, 2, 2],
     ['fits the reachable capacity', 300, 2, 2],
@@ -36,33 +39,23 @@ describe('replicasFor (even split, vertical reach counted first)', () => {
     ['from zero', 450, 0, Math.ceil(450 / (0.9 * T))],
   ])('%s', (_, demand, n, expected) => {
     const fs = figures(Array.from({ length: n }, (_, i) => instance(`i${i}`)));
-    expect(replicasFor(demand, fs, T, 0.9)).toBe(expected);
+    expect(replicasFor(demand, fs, T, 0.9, sharedQueue)).toBe(expected);
   });
+});
 
-  it('lets the weakest instance bound what every instance may carry', () => {
+describe('replicasFor with an instance stuck at its quota', () => {
+  it('lets the weakest instance bound what every instance may carry under an even split', () => {
     const fs = figures([instance('a'), instance('b', { quotaHeadroom: 0 })]);
     // b is stuck at q = 20 (111 rps): two instances carry at most 2 x 0.9 x 111 = 200.
     expect(replicasFor(210, fs, T, 0.9)).toBe(3);
   });
-});
 
-describe('replicasFor (one shared queue: capacities add up)', () => {
-  it.each([
-    ['no load: keep', 0, 2, 2],
-    ['fits the reachable capacity', 300, 2, 2],
-    ['one more needed', 450, 2, 3],
-    ['from zero', 450, 0, Math.ceil(450 / (0.9 * T))],
-  ])('%s', (_, demand, n, expected) => {
-    const fs = figures(Array.from({ length: n }, (_, i) => instance(`i${i}`)));
-    expect(replicasFor(demand, fs, T, 0.9, true)).toBe(expected);
-  });
-
-  it('counts an instance stuck at its quota for what it serves, not as the bound on every share', () => {
+  it('counts it for what it serves with one shared queue, not as the bound on every share', () => {
     const fs = figures([instance('a'), instance('b', { quotaHeadroom: 0 })]);
     // a reaches 222 rps, b 111: together 0.9 x 333 = 300 >= 210; 320 needs one more.
     expect(replicasFor(210, fs, T, 0.9, true)).toBe(2);
     expect(replicasFor(320, fs, T, 0.9, true)).toBe(3);
-    // Two stuck instances and 600 rps: (600 / 0.9 - 222) / 222 -> 3 more, not 6 in all.
+    // Two stuck instances and 600 rps: (600 / 0.9 - 222) / 222 -> 2 more, not 6 in all.
     const stuck = figures([
       instance('c', { quotaHeadroom: 0 }),
       instance('d', { quotaHeadroom: 0 }),
