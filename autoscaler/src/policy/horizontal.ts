@@ -144,12 +144,9 @@ function alarmNeedsInstance(ctx: TickContext): boolean {
 /** Seconds a latency alarm must last before it adds an instance. */
 const ALARM_PERSIST_S = 2;
 
-/** The instances of the fleet's configuration: how many, the weakest one's reach and theirs in all. */
-interface CurrentFleet {
-  readonly count: number;
+/** The instances of the fleet's configuration (what they reach) and the stale ones. */
+interface CurrentFleet extends Reach {
   readonly stale: number;
-  readonly minReach: number;
-  readonly totalReach: number;
 }
 
 function fleetOf(ctx: TickContext): CurrentFleet {
@@ -174,10 +171,7 @@ function fleetOf(ctx: TickContext): CurrentFleet {
  */
 function outCount(ctx: TickContext, fleet: CurrentFleet, load: number): number {
   const u = ctx.knobs.scaleOutUtilization;
-  const wanted = ctx.knobs.sharedQueue
-    ? countShared(load, fleet.count, fleet.totalReach, ctx.newCapacityRps, u)
-    : countFor(load, fleet.count, fleet.minReach, ctx.newCapacityRps, u);
-  return fleet.stale + wanted;
+  return fleet.stale + countFor(load, fleet, ctx.newCapacityRps, u, ctx.knobs.sharedQueue);
 }
 
 function pct(f: number): string {
@@ -214,39 +208,40 @@ export function replicasFor(
   utilization: number,
   sharedQueue = false,
 ): number {
-  let minCap = Number.POSITIVE_INFINITY;
-  let total = 0;
+  let minReach = Number.POSITIVE_INFINITY;
+  let totalReach = 0;
   for (const f of figures) {
-    minCap = Math.min(minCap, f.reachableCapacity);
-    total += f.reachableCapacity;
+    minReach = Math.min(minReach, f.reachableCapacity);
+    totalReach += f.reachableCapacity;
   }
-  return sharedQueue
-    ? countShared(demand, figures.length, total, newCapacity, utilization)
-    : countFor(demand, figures.length, minCap, newCapacity, utilization);
+  const reach = { count: figures.length, minReach, totalReach };
+  return countFor(demand, reach, newCapacity, utilization, sharedQueue);
 }
 
-function countShared(
-  demand: number,
-  n: number,
-  totalCap: number,
-  newCapacity: number,
-  utilization: number,
-): number {
-  if (!(demand > 0) || demand <= utilization * totalCap) return n;
-  if (!(newCapacity > 0)) return n;
-  return n + Math.ceil((demand / utilization - totalCap) / newCapacity - 1e-9);
+/** What a count of instances reaches: the weakest one's capacity and theirs in all. */
+interface Reach {
+  readonly count: number;
+  readonly minReach: number;
+  readonly totalReach: number;
 }
 
 function countFor(
   demand: number,
-  n: number,
-  minCap: number,
+  reach: Reach,
   newCapacity: number,
   utilization: number,
+  sharedQueue: boolean,
 ): number {
+  const n = reach.count;
   if (!(demand > 0)) return n;
-  if (n > 0 && demand <= utilization * n * minCap) return n;
-  const per = Math.min(minCap, newCapacity);
+  if (sharedQueue) {
+    // Capacities add up; each new instance brings a fresh one's.
+    if (demand <= utilization * reach.totalReach || !(newCapacity > 0)) return n;
+    return n + Math.ceil((demand / utilization - reach.totalReach) / newCapacity - 1e-9);
+  }
+  // Even split: the weakest instance, old or new, bounds every share.
+  if (n > 0 && demand <= utilization * n * reach.minReach) return n;
+  const per = Math.min(reach.minReach, newCapacity);
   if (!(per > 0)) return n;
   return Math.max(n, Math.ceil(demand / (utilization * per) - 1e-9));
 }
