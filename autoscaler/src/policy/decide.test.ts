@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { createCoScalingPolicy } from './decide.js';
 import { isStale } from './horizontal.js';
+import type { InstanceSizing } from './sizing.js';
+import { createInstanceSizer } from './sizer.js';
 import type { FunctionSpecInput } from './spec.js';
 import { PolicyInputError } from './policy-error.js';
 import { createPolicyState } from './state.js';
@@ -436,6 +438,36 @@ describe('the remembered load peak', () => {
     const [d] = run(constant(100, 1), { instances: [instance('a')], state: old });
     expect(d?.state.peakRps).toBeCloseTo(100, 6);
     expect(d?.figures.latencyMargin).toBe(1);
+  });
+});
+
+describe('a function that has never had a request', () => {
+  const sizer = createInstanceSizer();
+  const s = spec({ knobs: EXACT });
+  const handle = sizer.handle(predictor, { sloMs: s.sloMs, class: s.class, knobs: s.knobs });
+  const blind = handle.size();
+  const zero = handle.size(0, 0);
+  const pick = (x: InstanceSizing | undefined) =>
+    x && { batch: x.batch, smRequest: x.smRequest, smLimit: x.smLimit };
+
+  it('gets the load-blind configuration the webhook gives, not the zero-load one', () => {
+    // The premise: at zero load sizing picks a configuration with less room than the
+    // load-blind one, which is what a first load would be left with.
+    expect(zero.smLimit).toBeLessThan(blind.smLimit);
+    const [d] = run(constant(0, 1), { spec: { knobs: EXACT } });
+    expect(pick(d?.newInstance)).toEqual(pick(blind));
+    expect(d?.add).toBe(1);
+  });
+
+  it('is sized for its load once it has had one', () => {
+    const ds = run([...constant(0, 1), ...constant(50, 1)], { spec: { knobs: EXACT } });
+    const peak = ds[1]?.state.peakRps ?? 0;
+    expect(peak).toBeGreaterThan(0);
+    const f = ds[1]?.figures;
+    const reach = Math.max(s.knobs.burstHeadroom * peak, f?.forecastRps ?? 0);
+    const loaded = handle.size(f?.predictedRps, reach);
+    expect(pick(loaded)).not.toEqual(pick(blind));
+    expect(pick(ds[1]?.newInstance)).toEqual(pick(loaded));
   });
 });
 

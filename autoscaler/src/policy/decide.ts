@@ -116,9 +116,11 @@ function tickContext(
   const forecastRps = forecastLoad(state.load, knobs, coldStartS, sustained);
   const peakRps = state.peakRps ?? 0;
   // New instances keep the fleet's configuration (its newest instance's); an empty fleet
-  // gets the one sizing chooses for the load and burstHeadroom x the remembered peak.
+  // gets the one sizing chooses for the load and burstHeadroom x the remembered peak. A
+  // function that has never had a request is sized load-blind, as the webhook sizes it
+  // (decision 0336): the zero-load configuration has no room for a first load.
   const reach = Math.max(knobs.burstHeadroom * peakRps, forecastRps);
-  const bestSizing = handle.size(predictedRps, reach);
+  const bestSizing = peakRps > 0 ? handle.size(predictedRps, reach) : handle.size();
   const newest = newestInstance(instances);
   const sizing = newest === undefined ? bestSizing : handle.describe(newest);
   if (!sizing.feasible) reasons.push({ code: 'slo-infeasible', message: sizing.reason });
