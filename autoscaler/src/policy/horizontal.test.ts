@@ -237,6 +237,25 @@ describe('keep-alive: the remembered peak keeps the instances that reach it', ()
     expect(last?.desiredReplicas).toBe(Math.min(4, Math.max(1, reach)));
   });
 
+  it('gives a fleet being replaced the instances the peak needs of its new configuration', () => {
+    // One instance of the new configuration (the newest; the one sizing prefers, so no
+    // other resize is in play) and four of an old one, being replaced; the load is quiet,
+    // the remembered peak is not.
+    const peakRps = 390;
+    const best = h.size(20, peakRps);
+    const next = { batch: best.batch, smRequest: best.smRequest, smLimit: best.smLimit };
+    const fresh = instance('n0', { ...next, quota: next.smRequest, createdAtS: 50 });
+    const old = Array.from({ length: 4 }, (_, i) =>
+      instance(`old${i}`, { batch: 4, smRequest: 30, smLimit: 30, quota: 30 }),
+    );
+    const reach = h.peakReplicas(next, peakRps);
+    expect(reach).toBeGreaterThan(1);
+    const [d] = run([fresh, ...old], [20], { state: settledState(20, 100, { peakRps }) });
+    expect(d?.desiredReplicas).toBe(old.length + reach);
+    expect(d?.add).toBe(reach - 1);
+    expect(d?.newInstance).toMatchObject(next);
+  });
+
   it('keeps more for a higher peak', () => {
     const kept = [0, 200, 400, 800].map(peakRps => {
       const state = settledState(20, 100, { peakRps });

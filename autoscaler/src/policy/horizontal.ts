@@ -171,7 +171,13 @@ function fleetOf(ctx: TickContext): CurrentFleet {
  */
 function outCount(ctx: TickContext, fleet: CurrentFleet, load: number): number {
   const u = ctx.knobs.scaleOutUtilization;
-  return fleet.stale + countFor(load, fleet, ctx.newCapacityRps, u, ctx.knobs.sharedQueue);
+  const forLoad = countFor(load, fleet, ctx.newCapacityRps, u, ctx.knobs.sharedQueue);
+  if (fleet.stale === 0) return forLoad;
+  // A fleet being replaced: the new configuration gets the instances the remembered peak
+  // needs of it (what the resize was costed with, and what keep-alive held of the old
+  // one), not only those for the load, or the next burst finds the fleet a fraction of
+  // the size it had (decision 0336).
+  return fleet.stale + Math.max(forLoad, keepForPeak(ctx));
 }
 
 function pct(f: number): string {
