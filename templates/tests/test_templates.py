@@ -125,6 +125,14 @@ def test_openfaas_template_has_what_faas_cli_reads(openfaas_repo):
     assert pins(open(os.path.join(t, "requirements.txt")).read().splitlines()) == RUNTIME_PINS
 
 
+def accepted(metrics: bytes, answered_before: int) -> int:
+    """Requests the runtime holds or has answered with 200, less those answered before."""
+    inflight = re.search(rb"^dilu_inflight_requests (\d+)\.0$", metrics, re.M)
+    ok = re.search(rb'^dilu_requests_total\{code="200"\} (\d+)\.0$', metrics, re.M)
+    assert inflight and ok, "runtime metrics lack dilu_inflight_requests or dilu_requests_total"
+    return int(inflight.group(1)) + int(ok.group(1)) - answered_before
+
+
 def test_openfaas_handler_served_over_http_answers_and_drains(openfaas_repo, tmp_path):
     context = faas_cli_new_and_build(openfaas_repo, "python3-http-gpu", "classify", str(tmp_path))
     quota = str(tmp_path / "quota.json")
@@ -166,8 +174,10 @@ def test_openfaas_handler_served_over_http_answers_and_drains(openfaas_repo, tmp
         ]
         for c in clients:
             c.start()
+        # SIGTERM only once the runtime holds all twelve (queued, running or answered): a
+        # client still connecting when draining starts is rightly refused with 503.
         deadline = time.monotonic() + 5
-        while not re.search(rb"dilu_queue_depth ([4-9]|1\d)\.0", http("GET", f"{base}/metrics")[1]):
+        while accepted(http("GET", f"{base}/metrics")[1], answered_before=1) < len(clients):
             assert time.monotonic() < deadline, "requests did not queue"
             time.sleep(0.01)
         proc.proc.send_signal(signal.SIGTERM)
