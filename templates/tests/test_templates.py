@@ -174,10 +174,15 @@ def test_openfaas_handler_served_over_http_answers_and_drains(openfaas_repo, tmp
         ]
         for c in clients:
             c.start()
-        # SIGTERM only once the runtime holds all twelve (queued, running or answered): a
-        # client still connecting when draining starts is rightly refused with 503.
+        # SIGTERM once the runtime holds all twelve (queued, running or answered) and some
+        # still wait for a batch: a client still connecting when draining starts is rightly
+        # refused with 503.
         deadline = time.monotonic() + 5
-        while accepted(http("GET", f"{base}/metrics")[1], answered_before=1) < len(clients):
+        while True:
+            metrics = http("GET", f"{base}/metrics")[1]
+            queued = re.search(rb"^dilu_queue_depth ([1-9]\d*)\.0$", metrics, re.M)
+            if queued and accepted(metrics, answered_before=1) >= len(clients):
+                break
             assert time.monotonic() < deadline, "requests did not queue"
             time.sleep(0.01)
         proc.proc.send_signal(signal.SIGTERM)
